@@ -1,0 +1,26 @@
+# The two commands of the README are `make run` and `make test`; the rest are their parts.
+.PHONY: setup run test train db eval bench clean
+
+setup:            ## create .venv (Python 3.10) and install the pinned tree
+	scripts/setup.sh
+
+run:              ## set up, seed the demo shop, train if stale, start the servers
+	scripts/run.sh
+
+test:             ## set up, train if stale, validate data, run all tests
+	scripts/test.sh
+
+train: setup      ## train the model if its inputs changed
+	scripts/train_if_stale.sh
+
+db: setup         ## create/upgrade the database and seed the demo shop
+	.venv/bin/python -m bot db seed
+
+eval: setup       ## NLU figures on the labeled buyer messages, with both baselines
+	.venv/bin/python -m actions.eval_nlu $${EVAL:-../shared/eval/dev.jsonl} --model $$(scripts/train_if_stale.sh | tail -n 1)
+
+bench: setup      ## benchmarks (figures, not pass/fail)
+	.venv/bin/python bench/bench_policy.py
+
+clean:
+	rm -rf models/ reports/ .rasa/ var/ logs/

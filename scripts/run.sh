@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make run`: set up, seed the demo database, train if stale, start the action server and the Rasa server.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+mkdir -p var logs
+.venv/bin/python -m bot db seed
+model=$(scripts/train_if_stale.sh | tail -n 1)
+
+pids=()
+cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup INT TERM EXIT
+
+.venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" > logs/actions.log 2>&1 &
+pids+=($!)
+.venv/bin/rasa run --model "$model" --enable-api --cors "*" --port "${RASA_PORT:-5005}" \
+  --endpoints endpoints.yml --credentials credentials.yml > logs/rasa.log 2>&1 &
+pids+=($!)
+
+echo "run: waiting for the servers (logs in logs/)"
+for _ in $(seq 1 120); do
+  if curl -fs "http://localhost:${RASA_PORT:-5005}/status" >/dev/null 2>&1 \
+     && curl -fs "http://localhost:${ACTIONS_PORT:-5055}/health" >/dev/null 2>&1; then
+    cat <<MSG
+run: ready.
+  REST channel:   curl -s localhost:${RASA_PORT:-5005}/webhooks/rest/webhook -d '{"sender":"b_demo_1","message":"你好"}'
+  shell:          .venv/bin/rasa shell --model $model   (in another terminal)
+  Ctrl-C stops the servers.
+MSG
+    wait -n "${pids[@]}"; echo "run: a server stopped; see logs/" >&2; exit 1
+  fi
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "run: a server failed to start; see logs/" >&2; tail -20 logs/*.log >&2; exit 1; }; done
+  sleep 1
+done
+echo "run: servers did not come up in 120 s; see logs/" >&2; exit 1

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Trains the Rasa model only when its inputs changed. The model file name carries a hash of everything that
+# shapes it (config, domain, training data, the custom NLU components and the bot code they wrap), so "stale"
+# is a file-exists check, not a guess. Prints the model path on the last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+inputs=(config.yml domain.yml data/nlu data/jieba data/rules.yml data/stories.yml
+        actions/nlu_components.py bot/text.py bot/numerals.py bot/entities.py)
+hash=$(for f in "${inputs[@]}"; do [ -e "$f" ] && find "$f" -type f -not -name '*.pyc' | sort; done \
+       | xargs sha256sum | sha256sum | cut -c1-12)
+model="models/aftersales-$hash.tar.gz"
+if [ -f "$model" ]; then
+  echo "train: model is up to date ($model)" >&2
+else
+  echo "train: inputs changed, training $model (about 2-4 minutes)" >&2
+  start=$(date +%s)
+  .venv/bin/rasa train --fixed-model-name "aftersales-$hash" --out models >&2
+  echo "train: done in $(( $(date +%s) - start )) s" >&2
+fi
+echo "$model"
