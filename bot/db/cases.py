@@ -1,0 +1,171 @@
+"""After-sales cases, their evidence, invoice requests and hand-offs to a human agent.
+
+All functions work inside the caller's session and transaction (they flush, the caller commits).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.clock import now_cn
+from bot.db.models import (
+    CASE_STATUSES,
+    INVOICE_KINDS,
+    AfterSalesCase,
+    Evidence,
+    Handoff,
+    InvoiceRequest,
+    Order,
+)
+
+ACTIVE_CASE_STATUSES = ("open", "offered", "handed_off")
+FINAL_CASE_STATUSES = ("resolved", "closed")
+
+
+class HandoffError(ValueError):
+    """A hand-off that cannot be taken or closed (unknown, already taken by someone else, closed)."""
+
+
+# --- cases -----------------------------------------------------------------------------------------------
+
+def open_case(session: Session, buyer_id: str, intent: str, *, order: Order | None = None,
+              conversation_id: str | None = None) -> tuple[AfterSalesCase, bool]:
+    """The buyer's active case for this conversation, order and intent, or a new one.
+    Returns (case, created). Re-asking in the same conversation continues the case (and its refusals)."""
+    existing = find_active_case(session, buyer_id, intent, order=order, conversation_id=conversation_id)
+    if existing is not None:
+        return existing, False
+    case = AfterSalesCase(buyer_id=buyer_id, intent=intent, order_id=order.id if order else None,
+                          conversation_id=conversation_id, status="open", refusals=0)
+    session.add(case)
+    session.flush()
+    return case, True
+
+
+def find_active_case(session: Session, buyer_id: str, intent: str, *, order: Order | None = None,
+                     conversation_id: str | None = None) -> AfterSalesCase | None:
+    query = select(AfterSalesCase).where(
+        AfterSalesCase.buyer_id == buyer_id,
+        AfterSalesCase.intent == intent,
+        AfterSalesCase.status.in_(ACTIVE_CASE_STATUSES),
+        AfterSalesCase.order_id == order.id if order else AfterSalesCase.order_id.is_(None),
+        AfterSalesCase.conversation_id == conversation_id if conversation_id
+        else AfterSalesCase.conversation_id.is_(None),
+    ).order_by(AfterSalesCase.id.desc()).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
+def update_case(session: Session, case: AfterSalesCase, *, status: str | None = None,
+                last_resolution: dict | None = None, summary: str | None = None,
+                add_refusal: bool = False) -> AfterSalesCase:
+    """Record progress: a new status, the resolution just offered, a refusal, a summary for the agent."""
+    if status is not None:
+        if status not in CASE_STATUSES:
+            raise ValueError(f"unknown case status {status!r}; expected one of {', '.join(CASE_STATUSES)}")
+        case.status = status
+        case.closed_at = now_cn() if status in FINAL_CASE_STATUSES else None
+    if last_resolution is not None:
+        case.last_resolution = last_resolution
+    if summary is not None:
+        case.summary = summary
+    if add_refusal:
+        case.refusals = (case.refusals or 0) + 1
+    case.updated_at = now_cn()
+    session.flush()
+    return case
+
+
+def cases_for_buyer(session: Session, buyer_id: str) -> list[AfterSalesCase]:
+    return list(session.execute(
+        select(AfterSalesCase).where(AfterSalesCase.buyer_id == buyer_id).order_by(AfterSalesCase.id)
+    ).scalars())
+
+
+def add_evidence(session: Session, case: AfterSalesCase, kind: str, reference: str = "") -> Evidence:
+    evidence = Evidence(case_id=case.id, kind=kind, reference=reference)
+    session.add(evidence)
+    session.flush()
+    return evidence
+
+
+def evidence_kinds(session: Session, case: AfterSalesCase) -> list[str]:
+    """The distinct kinds of evidence given so far (the policy case's `evidence` field), in order."""
+    kinds = session.execute(select(Evidence.kind).where(Evidence.case_id == case.id).order_by(Evidence.id))
+    return list(dict.fromkeys(kinds.scalars()))
+
+
+# --- invoices --------------------------------------------------------------------------------------------
+
+def record_invoice_request(session: Session, order: Order, *, title: str, tax_number: str = "",
+                           kind: str = "electronic") -> InvoiceRequest:
+    """Record a buyer's invoice request. Refusing an invoice is a 6-point rule breach, so nothing here
+    can refuse one: the request is stored as `requested` for the shop to issue."""
+    if kind not in INVOICE_KINDS:
+        raise ValueError(f"unknown invoice kind {kind!r}; expected one of {', '.join(INVOICE_KINDS)}")
+    if not title.strip():
+        raise ValueError("an invoice needs a title (发票抬头)")
+    request = InvoiceRequest(order_id=order.id, title=title.strip(), tax_number=tax_number.strip(), kind=kind)
+    session.add(request)
+    session.flush()
+    return request
+
+
+# --- hand-offs -------------------------------------------------------------------------------------------
+
+def create_handoff(session: Session, conversation_id: str, reason: str, summary: str = "", *,
+                   case: AfterSalesCase | None = None) -> Handoff:
+    """Queue the conversation for a human. A conversation already waiting is not queued twice;
+    its summary is brought up to date instead."""
+    waiting = session.execute(
+        select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status != "closed")
+    ).scalars().first()
+    if waiting is not None:
+        waiting.summary = summary or waiting.summary
+        session.flush()
+        return waiting
+    handoff = Handoff(conversation_id=conversation_id, reason=reason, summary=summary,
+                      case_id=case.id if case else None, status="waiting")
+    session.add(handoff)
+    if case is not None:
+        case.status = "handed_off"
+    session.flush()
+    return handoff
+
+
+def list_handoffs(session: Session, status: str | None = "waiting") -> list[Handoff]:
+    """Hand-offs with that status (all when None), oldest first: the agents' queue."""
+    query = select(Handoff).order_by(Handoff.created_at, Handoff.id)
+    if status is not None:
+        query = query.where(Handoff.status == status)
+    return list(session.execute(query).scalars())
+
+
+def take_handoff(session: Session, handoff_id: int, agent_id: str) -> Handoff:
+    """An agent takes a waiting conversation. Only one agent can: the UPDATE is conditional on `waiting`.
+    Taking one's own hand-off again is a no-op."""
+    moved = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "waiting")
+        .values(status="taken", agent_id=agent_id, taken_at=now_cn())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    handoff = _get_handoff(session, handoff_id)
+    if moved != 1 and not (handoff.status == "taken" and handoff.agent_id == agent_id):
+        raise HandoffError(f"hand-off {handoff_id} is {handoff.status}"
+                           + (f" by {handoff.agent_id}" if handoff.agent_id else ""))
+    return handoff
+
+
+def close_handoff(session: Session, handoff_id: int) -> Handoff:
+    handoff = _get_handoff(session, handoff_id)
+    if handoff.status != "closed":
+        handoff.status = "closed"
+        handoff.closed_at = now_cn()
+        session.flush()
+    return handoff
+
+
+def _get_handoff(session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id, populate_existing=True)
+    if handoff is None:
+        raise HandoffError(f"no hand-off {handoff_id}")
+    return handoff

@@ -1,0 +1,289 @@
+"""The order database: shops, buyers, orders and what happened after the sale.
+
+Conventions (they matter more than they look):
+- money is integer fen (`*_fen` columns), never a float or a decimal column;
+- every time is an aware datetime (`AwareDateTime`, stored as UTC, read back in China time);
+- closed vocabularies (status, platform, category ...) are plain text guarded by a CHECK constraint,
+  so adding a value is a one-line migration on both SQLite and PostgreSQL (no native ENUM types).
+The Alembic migrations in `migrations/versions/` must describe exactly these tables; a test compares them.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+from bot.clock import now_cn
+from bot.db.types import AwareDateTime
+
+# Deterministic constraint names: Alembic can then name, compare and drop them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+PLATFORMS = ("tmall", "taobao", "jd", "pdd")
+ORDER_STATUSES = ("unpaid", "paid_unshipped", "shipped", "signed", "completed", "closed")
+LISTING_KINDS = ("ordinary", "juhuasuan", "presale")
+CATEGORIES = (
+    "ordinary", "glass", "fresh_food", "large_appliance", "cosmetics", "food",
+    "underwear", "medicine", "furniture", "electronics", "clothing",
+)
+SHIPMENT_STATUSES = ("awaiting_pickup", "in_transit", "out_for_delivery", "signed", "returned", "lost")
+SIGNERS = ("buyer", "third_party")
+CASE_STATUSES = ("open", "offered", "resolved", "handed_off", "closed")
+INVOICE_KINDS = ("electronic", "paper")
+INVOICE_STATUSES = ("requested", "issued", "refused")
+HANDOFF_STATUSES = ("waiting", "taken", "closed")
+LEDGER_KINDS = ("compensation", "review_rebate", "refund", "reship", "voucher", "points", "shipping_subsidy")
+LEDGER_STATES = ("promised", "paid", "cancelled")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:
+    """CHECK column IN (...), named after the column (ck_<table>_<column>)."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name or column)
+
+
+def _created_at() -> Column:
+    return Column(AwareDateTime(), nullable=False, default=now_cn)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    __table_args__ = (_one_of("platform", PLATFORMS),)
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(64), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    platform = Column(String(16), nullable=False)
+    created_at = _created_at()
+
+    orders = relationship("Order", back_populates="shop")
+
+
+class Buyer(Base):
+    """A platform account. `credit_tier` is the platform's own label: "1".."5" stars on Tmall/Taobao,
+    "S1", "S2" ... on JD, "" on Pinduoduo (no tiers)."""
+
+    __tablename__ = "buyers"
+    __table_args__ = (_one_of("platform", PLATFORMS),)
+
+    id = Column(String(64), primary_key=True)  # the account id, e.g. "b_demo_1"
+    platform = Column(String(16), nullable=False)
+    credit_tier = Column(String(8), nullable=False, default="")
+    nickname = Column(String(100), nullable=False, default="")
+    note = Column(Text, nullable=False, default="")  # one line on what this (demo) buyer is for
+    created_at = _created_at()
+
+    orders = relationship("Order", back_populates="buyer", order_by="Order.paid_at")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        _one_of("platform", PLATFORMS),
+        _one_of("status", ORDER_STATUSES),
+        _one_of("listing_kind", LISTING_KINDS),
+        CheckConstraint("order_number <> ''", name="order_number_not_empty"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    order_number = Column(String(32), nullable=False, unique=True)  # digits, as the platform shows it
+    shop_id = Column(Integer, ForeignKey("shops.id"), nullable=False)
+    buyer_id = Column(String(64), ForeignKey("buyers.id"), nullable=False, index=True)
+    platform = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False)
+    paid_at = Column(AwareDateTime())
+    ship_by = Column(AwareDateTime())  # the promised latest shipping time (72 h, 7 days, presale date ...)
+    listing_kind = Column(String(16), nullable=False, default="ordinary")
+    presale_ship_date = Column(Date)  # the shipping date stated in a presale listing
+    free_shipping = Column(Boolean, nullable=False, default=True)
+    freight_insurance = Column(Boolean, nullable=False, default=False)
+    service_tags = Column(JSON, nullable=False, default=list)  # e.g. ["退货包运费", "极速退款", "送货上门"]
+    completed_at = Column(AwareDateTime())  # 交易成功: starts the 15-day after-sales window
+    closed_at = Column(AwareDateTime())
+    note = Column(Text, nullable=False, default="")  # what this (demo) order exercises
+    created_at = _created_at()
+
+    shop = relationship("Shop", back_populates="orders")
+    buyer = relationship("Buyer", back_populates="orders")
+    items = relationship("OrderItem", back_populates="order", order_by="OrderItem.id",
+                         cascade="all, delete-orphan")
+    shipments = relationship("Shipment", back_populates="order", order_by="Shipment.id",
+                             cascade="all, delete-orphan")
+
+    @property
+    def paid_total_fen(self) -> int:
+        return sum(item.paid_fen for item in self.items)
+
+    @property
+    def latest_shipment(self) -> "Shipment | None":
+        return self.shipments[-1] if self.shipments else None
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        _one_of("category", CATEGORIES),
+        CheckConstraint("unit_price_fen >= 0", name="unit_price_nonnegative"),
+        CheckConstraint("paid_fen >= 0", name="paid_nonnegative"),
+        CheckConstraint("qty >= 1", name="qty_positive"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    sku = Column(String(64), nullable=False)
+    title = Column(String(200), nullable=False)
+    category = Column(String(32), nullable=False, default="ordinary")
+    # Opened food, underwear, medicine ...: no 7-day no-reason return once opened / by nature.
+    no_return_when_opened = Column(Boolean, nullable=False, default=False)
+    unit_price_fen = Column(Integer, nullable=False)
+    paid_fen = Column(Integer, nullable=False)  # what the buyer paid for this line (all units, after discounts)
+    qty = Column(Integer, nullable=False, default=1)
+
+    order = relationship("Order", back_populates="items")
+
+
+class Shipment(Base):
+    """A parcel. `events` is the courier's tracking trail: [{"at": ISO time, "text": "..."}], oldest first.
+    A date-only signing record keeps midnight (China time) of that date in `signed_at` and sets
+    `signed_date_only`, because the 7-day window then starts at 00:00 of the next day."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        _one_of("status", SHIPMENT_STATUSES),
+        CheckConstraint("signed_by IS NULL OR signed_by IN ('buyer', 'third_party')", name="signed_by"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    courier = Column(String(64), nullable=False)
+    waybill = Column(String(64), nullable=False)
+    status = Column(String(20), nullable=False, default="in_transit")
+    shipped_at = Column(AwareDateTime())
+    expected_delivery = Column(AwareDateTime())
+    signed_at = Column(AwareDateTime())
+    signed_date_only = Column(Boolean, nullable=False, default=False)
+    signed_by = Column(String(16))
+    events = Column(JSON, nullable=False, default=list)
+
+    order = relationship("Order", back_populates="shipments")
+
+
+class AfterSalesCase(Base):
+    __tablename__ = "aftersales_cases"
+    __table_args__ = (
+        _one_of("status", CASE_STATUSES),
+        CheckConstraint("refusals >= 0", name="refusals_nonnegative"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    buyer_id = Column(String(64), ForeignKey("buyers.id"), nullable=False, index=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), index=True)
+    intent = Column(String(40), nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    conversation_id = Column(String(128), index=True)
+    refusals = Column(Integer, nullable=False, default=0)
+    last_resolution = Column(JSON)  # the policy engine's last resolution, as its JSON
+    summary = Column(Text, nullable=False, default="")
+    created_at = _created_at()
+    updated_at = Column(AwareDateTime(), nullable=False, default=now_cn, onupdate=now_cn)
+    closed_at = Column(AwareDateTime())
+
+    buyer = relationship("Buyer")
+    order = relationship("Order")
+    evidence = relationship("Evidence", back_populates="case", order_by="Evidence.id",
+                            cascade="all, delete-orphan")
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)  # photo, video, waybill, delivery_slip, chat_admission ...
+    reference = Column(String(500), nullable=False, default="")  # file name, URL or waybill number
+    created_at = _created_at()
+
+    case = relationship("AfterSalesCase", back_populates="evidence")
+
+
+class InvoiceRequest(Base):
+    __tablename__ = "invoice_requests"
+    __table_args__ = (_one_of("kind", INVOICE_KINDS), _one_of("status", INVOICE_STATUSES))
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    title = Column(String(200), nullable=False)  # 发票抬头
+    tax_number = Column(String(40), nullable=False, default="")  # 税号 (empty for a personal invoice)
+    kind = Column(String(16), nullable=False, default="electronic")
+    status = Column(String(16), nullable=False, default="requested")
+    created_at = _created_at()
+
+    order = relationship("Order")
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (_one_of("status", HANDOFF_STATUSES),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id"))
+    reason = Column(String(64), nullable=False)  # request_human, counterfeit, complaint_escalation ...
+    summary = Column(Text, nullable=False, default="")
+    status = Column(String(16), nullable=False, default="waiting")
+    agent_id = Column(String(64))
+    created_at = _created_at()
+    taken_at = Column(AwareDateTime())
+    closed_at = Column(AwareDateTime())
+
+    case = relationship("AfterSalesCase")
+
+
+class LedgerEntry(Base):
+    """One thing granted to a buyer. The idempotency key makes "grant it" safe to repeat: a retried action,
+    a double click or two processes at once still leave one row (see bot.db.ledger.grant)."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),
+        _one_of("kind", LEDGER_KINDS),
+        _one_of("state", LEDGER_STATES),
+    )
+
+    id = Column(Integer, primary_key=True)
+    idempotency_key = Column(String(200), nullable=False)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id"), index=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), index=True)
+    buyer_id = Column(String(64), ForeignKey("buyers.id"), index=True)
+    kind = Column(String(24), nullable=False)
+    amount_fen = Column(Integer, nullable=False)
+    rule_id = Column(String(64), nullable=False)  # the rule-pack rule that allowed it, e.g. "A1.first_offer"
+    seed_rule = Column(String(64), nullable=False, default="")  # the seed rule it implements, e.g. "A1"
+    approved_by = Column(String(80), nullable=False, default="bot")  # "bot" or "agent:<id>"
+    state = Column(String(16), nullable=False, default="promised")
+    note = Column(Text, nullable=False, default="")
+    created_at = _created_at()
+    updated_at = Column(AwareDateTime(), nullable=False, default=now_cn, onupdate=now_cn)
+
+    case = relationship("AfterSalesCase")
+    order = relationship("Order")
