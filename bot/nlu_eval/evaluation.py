@@ -1,0 +1,109 @@
+"""From predictions to per-system results, including the Rasa model's fallback.
+
+The pipeline ends with a FallbackClassifier: when unsure, the top intent is ``nlu_fallback``. For the
+headline figures that is a wrong answer (the buyer gets a clarifying question, not help). Because the
+fallback threshold is a tuning knob, the results also carry the figures obtained by replacing each
+fallback with the best non-fallback intent of ``intent_ranking``, and the fallback rate.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from tqdm import tqdm
+
+from bot.nlu_eval.eval_data import EvalExample
+from bot.nlu_eval.metrics import ClassificationMetrics, compute_metrics
+
+FALLBACK_INTENT = "nlu_fallback"
+NO_INTENT = "(none)"  # the model returned no intent at all (e.g. an empty ranking)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a system answered for one message.
+
+    ``intent`` is the answer as given (may be the fallback intent); ``without_fallback`` is the best
+    intent other than the fallback (the same as ``intent`` for systems without a fallback).
+    """
+
+    intent: str
+    without_fallback: str
+
+    @classmethod
+    def plain(cls, intent: str) -> "Prediction":
+        """A prediction of a system that has no fallback."""
+        return cls(intent=intent, without_fallback=intent)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.intent == FALLBACK_INTENT
+
+
+def prediction_from_parse(parse_data: Mapping[str, Any]) -> Prediction:
+    """Read a Rasa parse result (``{"intent": {"name": ...}, "intent_ranking": [...]}``) as a Prediction."""
+    top = (parse_data.get("intent") or {}).get("name") or NO_INTENT
+    if top != FALLBACK_INTENT:
+        return Prediction(intent=top, without_fallback=top)
+    ranking = parse_data.get("intent_ranking") or []
+    alternatives = [entry.get("name") for entry in ranking if entry.get("name") not in (None, FALLBACK_INTENT)]
+    return Prediction(intent=top, without_fallback=alternatives[0] if alternatives else NO_INTENT)
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """A misclassified message, identified by its eval-file line only (never by its text)."""
+
+    line: int
+    gold: str
+    predicted: str
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """Figures of one system; ``without_fallback`` and ``fallback_count`` only for systems with a fallback."""
+
+    name: str
+    metrics: ClassificationMetrics
+    errors: list[ErrorRecord]
+    without_fallback: ClassificationMetrics | None = None
+    fallback_count: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fallback_rate(self) -> float:
+        return self.fallback_count / self.metrics.examples
+
+
+def evaluate_system(
+    name: str, examples: Sequence[EvalExample], predictions: Sequence[Prediction], has_fallback: bool = False
+) -> SystemResult:
+    """Score one system's predictions (aligned with ``examples``)."""
+    if len(examples) != len(predictions):
+        raise ValueError(f"{name}: {len(examples)} examples but {len(predictions)} predictions")
+    gold = [example.intent for example in examples]
+    errors = [
+        ErrorRecord(line=example.line, gold=example.intent, predicted=prediction.intent)
+        for example, prediction in zip(examples, predictions)
+        if prediction.intent != example.intent
+    ]
+    return SystemResult(
+        name=name,
+        metrics=compute_metrics(gold, [p.intent for p in predictions]),
+        errors=errors,
+        without_fallback=compute_metrics(gold, [p.without_fallback for p in predictions]) if has_fallback else None,
+        fallback_count=sum(p.is_fallback for p in predictions),
+    )
+
+
+PROGRESS_MIN_ITEMS = 50  # below this a bar only adds noise
+
+
+def predict_with_progress(
+    predict: Callable[[str], Prediction], texts: Sequence[str], description: str
+) -> list[Prediction]:
+    """Apply ``predict`` to every text, with a tqdm bar on stderr when it is a terminal and the run is long."""
+    show_bar = sys.stderr.isatty() and len(texts) >= PROGRESS_MIN_ITEMS
+    items: Iterable[str] = tqdm(texts, desc=description, unit="msg") if show_bar else texts
+    return [predict(text) for text in items]
