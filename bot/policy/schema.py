@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Type
 from pydantic import BaseModel, Extra, conint, root_validator, validator
 from typing_extensions import Literal
 
+from bot.money import fen_to_yuan
 from bot.policy.types import AFTER_SALES_INTENTS, Percent, YuanFen
 
 SCRIPT_KEY = re.compile(r"^utter_[a-z0-9_]+$")
@@ -102,8 +103,8 @@ class FirstOffer(Strict):
         total = values["compensation"] + values["review_rebate"]
         if total > values["limit"]:
             raise ValueError(
-                f"compensation + review_rebate ({total / 100:.2f}) is above the first offer's own limit "
-                f"({values['limit'] / 100:.2f})")
+                f"compensation + review_rebate ({fen_to_yuan(total)}) is above the first offer's own limit "
+                f"({fen_to_yuan(values['limit'])})")
         return values
 
 
@@ -296,17 +297,20 @@ class ShippingDeadlinesRule(RuleBase):
     ordinary_hours: conint(gt=0, le=24 * 366)
     juhuasuan_days: conint(gt=0, le=366)
     presale: Literal["listing_date"]
+    script: ScriptKey
 
 
 class DisputeTimeoutRule(RuleBase):
     family: Literal["dispute_timeout"]
     platform_intervention_hours: conint(gt=0, le=24 * 366)
+    script: ScriptKey
 
 
 class AfterSalesWindowRule(RuleBase):
     family: Literal["after_sales_window"]
     days: conint(gt=0, le=366)
     timeout_hours: conint(gt=0, le=24 * 366)
+    script: ScriptKey
 
 
 class SevenDayScripts(Strict):
