@@ -19,7 +19,8 @@ from bot.policy.errors import PolicyPackError, format_pydantic_errors
 from bot.policy.schema import FAMILIES, MULTI_FAMILIES, REQUIRED_FAMILIES, RuleBase, ShopSettings
 from bot.settings import policy_dir
 
-TOP_LEVEL_KEYS = ("version", "description", "settings", "rules")
+# Not "rules": Rasa reads every YAML file under data/ whose lines start with "rules:" as dialogue rules.
+TOP_LEVEL_KEYS = ("version", "description", "settings", "policy_rules")
 SUPPORTED_VERSION = 1
 
 
@@ -96,23 +97,23 @@ def _pack_files(directory: Path) -> List[Path]:
 
 def _check_top_level(name: str, doc: object) -> dict:
     if not isinstance(doc, dict):
-        raise PolicyPackError(f"{name}: a pack file must be a mapping with version and rules")
+        raise PolicyPackError(f"{name}: a pack file must be a mapping with version and policy_rules")
     for key in doc:
         if key not in TOP_LEVEL_KEYS and not str(key).startswith("x-"):
             raise PolicyPackError(f"{name}: unknown top-level key {key!r} (expected {', '.join(TOP_LEVEL_KEYS)}, "
                                   f"or x-... for YAML anchors)")
     if doc.get("version") != SUPPORTED_VERSION:
         raise PolicyPackError(f"{name}: version: must be {SUPPORTED_VERSION}, got {doc.get('version')!r}")
-    if not isinstance(doc.get("rules", []), list):
-        raise PolicyPackError(f"{name}: rules: must be a list of rules")
+    if not isinstance(doc.get("policy_rules", []), list):
+        raise PolicyPackError(f"{name}: policy_rules: must be a list of rules")
     return doc
 
 
 def _parse_rule(name: str, index: int, raw: object) -> RuleBase:
     if not isinstance(raw, dict):
-        raise PolicyPackError(f"{name}: rules.{index}: a rule must be a mapping")
+        raise PolicyPackError(f"{name}: policy_rules.{index}: a rule must be a mapping")
     rule_id = raw.get("id")
-    label = f"rule {rule_id}" if isinstance(rule_id, str) and rule_id else f"rules.{index}"
+    label = f"rule {rule_id}" if isinstance(rule_id, str) and rule_id else f"policy_rules.{index}"
     if not isinstance(rule_id, str) or not rule_id:
         raise PolicyPackError(f"{name}: {label}: id: field required")
     family = raw.get("family")
@@ -138,7 +139,7 @@ def _parse_files(files: Iterable[Path]) -> Tuple[Dict[str, RuleBase], ShopSettin
                 raise PolicyPackError(f"{name}: settings: already given in {settings_raw[0]} (one settings block "
                                       f"per pack)")
             settings_raw = (name, doc["settings"])
-        for index, raw in enumerate(doc.get("rules") or []):
+        for index, raw in enumerate(doc.get("policy_rules") or []):
             rule = _parse_rule(name, index, raw)
             if rule.id in rules:
                 raise PolicyPackError(f"{name}: rule {rule.id}: duplicate rule id (first defined in {origin[rule.id]})")

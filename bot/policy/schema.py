@@ -5,7 +5,7 @@ A pack file looks like::
     version: 1
     settings: {...}        # at most once per pack (ShopSettings)
     x-anything: ...        # anchors for YAML reuse, ignored
-    rules:
+    policy_rules:          # not "rules": Rasa would read the file as dialogue rules
       - id: A1
         seed: "004 A1"
         family: compensation_ladder
