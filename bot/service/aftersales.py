@@ -1,0 +1,314 @@
+"""The after-sales service: what the Rasa actions and the agent copilot both do with a buyer's problem.
+
+One call = one database transaction. The case row (aftersales_cases) is the durable unit of a
+negotiation: it holds the order, the intent, the refusals and the last resolution; evidence rows hang
+off it; ledger rows point at it. The conversation's own state (is it usable, the return shipping quote)
+comes in as `CaseInputs` each time, so the same inputs always give the same resolution.
+
+Buyer scoping: every lookup goes through the buyer's id. Someone else's order number or case id
+behaves exactly like an unknown one (OrderNotFound / CaseNotFound) and nothing is written.
+Money: the ledger is written only on `accept`, once per part (idempotency key from the case, rule,
+step and part kind), so a repeated 好的, a retried action or an agent's double click add nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db import cases as db_cases
+from bot.db import ledger, queries
+from bot.db.models import AfterSalesCase, Evidence, Order
+from bot.db.session import DatabaseUnavailable, session_scope
+from bot.policy.engine import resolve
+from bot.policy.loader import PolicyPack, load_pack
+from bot.policy.resolution import Option, Resolution
+from bot.service.casebuild import CaseInputs, policy_case
+from bot.service.summary import handoff_summary
+
+__all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "OrderView", "CaseInputs",
+           "OrderNotFound", "CaseNotFound", "NothingToAccept", "DatabaseUnavailable", "ServiceError"]
+
+# Offer kinds that are questions or hand-offs, not something a buyer can accept.
+NON_OFFER_KINDS = ("request_info", "handoff", "ask_return_quote", "ask_problem")
+
+
+class ServiceError(Exception):
+    """A request the service cannot carry out; the message is for logs, not buyers."""
+
+
+class OrderNotFound(ServiceError):
+    """No such order for this buyer (it may not exist, or it may be someone else's: same answer)."""
+
+
+class CaseNotFound(ServiceError):
+    """No such case for this buyer."""
+
+
+class NothingToAccept(ServiceError):
+    """The current step is a question, information or a hand-off: there is nothing to grant."""
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """What a reply may say about an order (the buyer's own)."""
+    order_number: str
+    item_title: str
+    status: str
+    paid_total_fen: int
+    courier: Optional[str]
+    waybill: Optional[str]
+    expected_delivery: Optional[datetime]
+    shipment_status: Optional[str]
+
+    @classmethod
+    def of(cls, order: Order) -> "OrderView":
+        shipment = order.latest_shipment
+        titles = [item.title for item in order.items]
+        return cls(order_number=order.order_number, item_title="、".join(titles[:2]) + ("等" if len(titles) > 2 else ""),
+                   status=order.status, paid_total_fen=order.paid_total_fen,
+                   courier=shipment.courier if shipment else None, waybill=shipment.waybill if shipment else None,
+                   expected_delivery=shipment.expected_delivery if shipment else None,
+                   shipment_status=shipment.status if shipment else None)
+
+    @property
+    def button_title(self) -> str:
+        return f"{self.item_title} ({self.order_number[-6:]})"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A case and its resolution at this moment of the conversation."""
+    case_id: Optional[int]
+    order: OrderView
+    resolution: Resolution
+    refusals: int
+    case_status: str
+
+    @property
+    def offer(self) -> Option:
+        return self.resolution.current_offer
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return tuple(self.resolution.needs)
+
+    @property
+    def needs_human(self) -> bool:
+        return self.resolution.needs_human
+
+    @property
+    def acceptable(self) -> bool:
+        """A concrete offer the buyer can say 好的 to (not a question, not information only)."""
+        offer = self.offer
+        return (offer is not None and offer.kind not in NON_OFFER_KINDS and bool(offer.parts)
+                and not self.needs and not self.needs_human)
+
+
+@dataclass(frozen=True)
+class GrantedPart:
+    kind: str
+    amount_fen: int
+    state: str
+    idempotency_key: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    assessment: Assessment
+    parts: tuple[GrantedPart, ...]
+    already_accepted: bool
+
+    @property
+    def created_any(self) -> bool:
+        return any(part.created for part in self.parts)
+
+
+@dataclass(frozen=True)
+class HandoffResult:
+    handoff_id: int
+    summary: str
+    case_id: Optional[int]
+
+
+class AfterSalesService:
+    def __init__(self, db_url: Optional[str] = None, pack: Optional[PolicyPack] = None):
+        self.db_url = db_url
+        self._pack = pack
+
+    @property
+    def pack(self) -> PolicyPack:
+        # load_pack caches per file fingerprint, so an edited table is picked up without a restart
+        return self._pack or load_pack()
+
+    def _session(self):
+        return session_scope(self.db_url)
+
+    # ------------------------------------------------------------------ orders
+
+    def recent_orders(self, buyer_id: str, limit: int = 5) -> list[OrderView]:
+        with self._session() as session:
+            return [OrderView.of(order) for order in queries.recent_orders(session, buyer_id, limit)]
+
+    def find_order(self, buyer_id: str, order_number: str) -> Optional[OrderView]:
+        with self._session() as session:
+            order = queries.find_order_for_buyer(session, buyer_id, order_number)
+            return OrderView.of(order) if order else None
+
+    # ------------------------------------------------------------------ the case
+
+    def assess(self, inputs: CaseInputs, case_id: Optional[int] = None, *, record: bool = True) -> Assessment:
+        """Open (or continue) the case, record new photo evidence, resolve. `record=False` only reads:
+        it answers a side question (e.g. shipping costs while a photo is awaited) without a case row."""
+        with self._session() as session:
+            if not record:
+                order = self._order(session, inputs)
+                return self._resolve(session, None, order, inputs, evidence=[], refusals=0)
+            case, order = self._case(session, inputs, case_id)
+            self._record_photos(session, case, inputs.photo_refs)
+            return self._resolve_and_store(session, case, order, inputs)
+
+    def refuse(self, inputs: CaseInputs, case_id: int) -> tuple[Assessment, bool]:
+        """The buyer said 不行 to the current offer. Moves one step up the ladder and returns
+        (assessment, moved). At the last step nothing moves (moved=False): the caller hands off."""
+        with self._session() as session:
+            case, order = self._case(session, inputs, case_id)
+            current = self._resolve(session, case, order, inputs)
+            if current.resolution.last_step or not current.resolution.options:
+                return current, False
+            db_cases.update_case(session, case, add_refusal=True)
+            return self._resolve_and_store(session, case, order, inputs), True
+
+    def accept(self, inputs: CaseInputs, case_id: int, approved_by: str = "bot") -> Acceptance:
+        """The buyer (or an agent, approved_by="agent:<id>") accepted the current offer: write each part to
+        the ledger once. A case already accepted returns its grants and writes nothing new."""
+        with self._session() as session:
+            case, order = self._case(session, inputs, case_id)
+            existing = ledger.entries_for_case(session, case.id)
+            assessment = self._resolve(session, case, order, inputs)
+            if case.status == "resolved" and existing:
+                parts = tuple(GrantedPart(e.kind, e.amount_fen, e.state, e.idempotency_key, False) for e in existing)
+                return Acceptance(assessment, parts, already_accepted=True)
+            if not assessment.acceptable:
+                raise NothingToAccept(f"case {case.id}: current step {assessment.offer.kind} cannot be accepted")
+            parts = tuple(self._grant(session, case, order, assessment, approved_by))
+            db_cases.update_case(session, case, status="resolved", last_resolution=assessment.resolution.to_dict(),
+                                 summary=handoff_summary(assessment, inputs, reason="accepted"))
+            return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False)
+
+    def hand_off(self, conversation_id: str, buyer_id: str, reason: str, *, inputs: Optional[CaseInputs] = None,
+                 case_id: Optional[int] = None) -> HandoffResult:
+        """Queue the conversation for a human with a summary of the case (if there is one)."""
+        with self._session() as session:
+            case = self._own_case(session, buyer_id, case_id) if case_id is not None else None
+            summary = f"原因：{reason}；买家：{buyer_id}"
+            if case is not None and inputs is not None and case.order is not None:
+                assessment = self._resolve(session, case, case.order, inputs)
+                summary = handoff_summary(assessment, inputs, reason=reason)
+                db_cases.update_case(session, case, summary=summary)
+            elif inputs is not None and inputs.order_number:
+                summary += f"；订单：{inputs.order_number}；问题：{inputs.intent}"
+            handoff = db_cases.create_handoff(session, conversation_id, reason, summary, case=case)
+            return HandoffResult(handoff.id, summary, case.id if case else None)
+
+    def record_invoice(self, buyer_id: str, order_number: str, *, title: str, tax_number: str = "",
+                       kind: str = "electronic") -> int:
+        with self._session() as session:
+            order = queries.find_order_for_buyer(session, buyer_id, order_number)
+            if order is None:
+                raise OrderNotFound(order_number)
+            return db_cases.record_invoice_request(session, order, title=title, tax_number=tax_number, kind=kind).id
+
+    def refund_records(self, buyer_id: str, order_number: str) -> list[dict]:
+        """The ledger rows of this buyer's order (what was refunded, paid, promised), oldest first."""
+        with self._session() as session:
+            order = queries.find_order_for_buyer(session, buyer_id, order_number)
+            if order is None:
+                raise OrderNotFound(order_number)
+            return [entry for entry in queries.claim_history(session, buyer_id)
+                    if entry["order_number"] == order.order_number]
+
+    # ------------------------------------------------------------------ internals
+
+    def _order(self, session: Session, inputs: CaseInputs) -> Order:
+        order = queries.find_order_for_buyer(session, inputs.buyer_id, inputs.order_number or "")
+        if order is None:
+            raise OrderNotFound(inputs.order_number or "")
+        return order
+
+    def _own_case(self, session: Session, buyer_id: str, case_id: int) -> AfterSalesCase:
+        case = session.get(AfterSalesCase, int(case_id), populate_existing=True)
+        if case is None or case.buyer_id != buyer_id:
+            raise CaseNotFound(str(case_id))
+        return case
+
+    def _case(self, session: Session, inputs: CaseInputs, case_id: Optional[int]) -> tuple[AfterSalesCase, Order]:
+        if case_id is not None:
+            case = self._own_case(session, inputs.buyer_id, case_id)
+            if case.order is None:
+                raise CaseNotFound(f"{case_id} has no order")
+            return case, queries.find_order_for_buyer(session, inputs.buyer_id, case.order.order_number)
+        order = self._order(session, inputs)
+        case, _ = db_cases.open_case(session, inputs.buyer_id, inputs.intent, order=order,
+                                     conversation_id=inputs.conversation_id)
+        return case, order
+
+    def _record_photos(self, session: Session, case: AfterSalesCase, refs: tuple[str, ...]) -> None:
+        known = set(session.execute(select(Evidence.reference).where(Evidence.case_id == case.id,
+                                                                     Evidence.kind == "photo")).scalars())
+        for ref in refs:
+            if ref and ref not in known:
+                db_cases.add_evidence(session, case, "photo", ref)
+                known.add(ref)
+
+    def _resolve(self, session: Session, case: Optional[AfterSalesCase], order: Order, inputs: CaseInputs,
+                 *, evidence: Optional[list[str]] = None, refusals: Optional[int] = None) -> Assessment:
+        facts = queries.case_facts(order)
+        if evidence is None:
+            evidence = db_cases.evidence_kinds(session, case) if case is not None else []
+        refusals = refusals if refusals is not None else (case.refusals if case is not None else 0)
+        prior = queries.prior_claims(session, inputs.buyer_id, exclude_case_id=case.id if case else None)
+        case_dict = policy_case(facts, inputs, evidence=evidence, refusals=refusals, prior_claims=prior,
+                                case_id=case.id if case else None)
+        resolution = resolve(case_dict, self.pack)
+        return Assessment(case.id if case else None, OrderView.of(order), resolution, refusals,
+                          case.status if case else "open")
+
+    def _resolve_and_store(self, session: Session, case: AfterSalesCase, order: Order,
+                           inputs: CaseInputs) -> Assessment:
+        assessment = self._resolve(session, case, order, inputs)
+        status = "offered" if assessment.acceptable and case.status == "open" else None
+        db_cases.update_case(session, case, status=status, last_resolution=assessment.resolution.to_dict())
+        return self._with_status(assessment, case.status)
+
+    @staticmethod
+    def _with_status(assessment: Assessment, status: str) -> Assessment:
+        return Assessment(assessment.case_id, assessment.order, assessment.resolution, assessment.refusals, status)
+
+    def _grant(self, session: Session, case: AfterSalesCase, order: Order, assessment: Assessment,
+               approved_by: str) -> list[GrantedPart]:
+        offer, step = assessment.offer, assessment.resolution.step
+        granted, seen = [], {}
+        for part in offer.parts:
+            seen[part.kind] = seen.get(part.kind, 0) + 1
+            key = idempotency_key(case.id, offer.rule, step, part.kind, seen[part.kind])
+            entry, created = ledger.grant(
+                session, key, kind=part.kind, amount_fen=part.amount_fen, rule_id=offer.rule,
+                seed_rule=offer.seed_rule, case_id=case.id, order_id=order.id, buyer_id=case.buyer_id,
+                approved_by=approved_by, state=part.state, note=offer.explanation[:500])
+            granted.append(GrantedPart(entry.kind, entry.amount_fen, entry.state, key, created))
+        return granted
+
+
+def idempotency_key(case_id: int, rule: str, step: int, kind: str, occurrence: int = 1) -> str:
+    """case:12:A1:step0:compensation — the same acceptance always maps to the same keys."""
+    key = f"case:{case_id}:{rule}:step{step}:{kind}"
+    return key if occurrence == 1 else f"{key}:{occurrence}"
+
+
+def summarize_options(assessment: Assessment) -> list[dict[str, Any]]:
+    return [option.to_dict() for option in assessment.resolution.options]
