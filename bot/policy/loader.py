@@ -47,8 +47,12 @@ class PolicyPack:
         return [rule for rule in self.family(family) if intent in getattr(rule, "intents", ())]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (PyYAML silently keeps the last)."""
+# libyaml's parser when present (about 10x faster); the constructor is the same safe Python one.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeBase):  # type: ignore[misc, valid-type]
+    """A safe loader that refuses a key written twice in one mapping (PyYAML silently keeps the last)."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         seen: Dict[object, int] = {}
