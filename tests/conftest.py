@@ -3,6 +3,7 @@
 - `db_url`: a migrated database (schema at Alembic head) with no rows, once per backend:
   SQLite is a copy of a migrated temp file; PostgreSQL is one migrated database per pytest worker,
   emptied before each test (CREATE DATABASE per test would cost ~0.5 s).
+- `module_db_url`: like `db_url` but shared by the tests of one module (read-only tests over seeded data).
 - `empty_db_url`: a fresh database with no schema at all (for the migration tests).
 - `db_session`: a session on `db_url`; rolled back and closed after the test.
 
@@ -111,6 +112,21 @@ def db_url(request, tmp_path, _sqlite_template, _pg_databases) -> Iterator[str]:
         return
     _require_pg()
     yield _pg_databases.migrated_empty()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db_url(request, tmp_path_factory, _sqlite_template, _pg_databases) -> Iterator[str]:
+    """A migrated database shared by one test module (for read-only tests over expensive data)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "store.db"
+        shutil.copyfile(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    _require_pg()
+    name = _pg_databases.create()
+    migrate.upgrade(_pg_databases.url_for(name))
+    yield _pg_databases.url_for(name)
+    _pg_databases.drop(name)
 
 
 @pytest.fixture(params=BACKENDS)

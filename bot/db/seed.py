@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.clock import CN_TZ, now_cn
 from bot.db.cases import record_invoice_request
@@ -399,10 +399,16 @@ def seed_demo_shop(session: Session, now: datetime | None = None) -> SeedReport:
     now = (now or now_cn()).astimezone(CN_TZ).replace(microsecond=0)
     report = SeedReport()
     shops = {spec.code: _upsert_shop(session, spec, report) for spec in SHOPS}
+    # One query each for what already exists (instead of a few per row): the seed runs at every start.
+    session.execute(select(Buyer).where(Buyer.id.in_([spec.id for spec in BUYERS]))).scalars().all()
+    existing = {order.order_number: order for order in session.execute(
+        select(Order).where(Order.order_number.in_([spec.number for spec in ORDERS]))
+        .options(selectinload(Order.items), selectinload(Order.shipments))).scalars()}
     for spec in BUYERS:
         _upsert_buyer(session, spec, report)
     session.flush()
-    orders = {spec.number: _upsert_order(session, spec, shops[spec.shop], now, report) for spec in ORDERS}
+    orders = {spec.number: _upsert_order(session, spec, existing.get(spec.number), shops[spec.shop], now, report)
+              for spec in ORDERS}
     session.flush()
     for claim in PRIOR_CLAIMS:
         _seed_prior_claim(session, claim, orders[claim.order], now, report)
@@ -431,8 +437,8 @@ def _upsert_buyer(session: Session, spec: BuyerSpec, report: SeedReport) -> Buye
     return buyer
 
 
-def _upsert_order(session: Session, spec: OrderSpec, shop: Shop, now: datetime, report: SeedReport) -> Order:
-    order = session.execute(select(Order).where(Order.order_number == spec.number)).scalar_one_or_none()
+def _upsert_order(session: Session, spec: OrderSpec, order: Order | None, shop: Shop, now: datetime,
+                  report: SeedReport) -> Order:
     report.count("orders", order is None)
     if order is None:
         order = Order(order_number=spec.number)
