@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -31,12 +31,20 @@ class PolicyPack:
     settings: ShopSettings
     rules: Dict[str, RuleBase]          # id -> rule, in file order
     files: Tuple[str, ...]
+    _by_family: Dict[str, Tuple[RuleBase, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The engine asks for families many times per case: index them once.
+        by_family: Dict[str, List[RuleBase]] = {}
+        for rule in self.rules.values():
+            by_family.setdefault(rule.family, []).append(rule)
+        object.__setattr__(self, "_by_family", {k: tuple(v) for k, v in by_family.items()})
 
     def rule(self, rule_id: str) -> RuleBase:
         return self.rules[rule_id]
 
     def family(self, family: str) -> List[RuleBase]:
-        return [rule for rule in self.rules.values() if rule.family == family]
+        return list(self._by_family.get(family, ()))
 
     def single(self, family: str) -> Optional[RuleBase]:
         """The one rule of a singleton family, or None for an optional family the pack leaves out."""
