@@ -6,6 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+import bot.db.ledger as ledger_module
 from bot.db.ledger import (
     InvalidTransition,
     LedgerConflict,
@@ -88,8 +89,27 @@ def _grant_from_threads(db_engine, key: str, threads: int) -> list[tuple[int, bo
     return results
 
 
+@pytest.fixture(params=["on_conflict", "savepoint"])
+def insert_path(request, monkeypatch) -> str:
+    """Run a test through both ways grant() can insert: ON CONFLICT DO NOTHING, and the portable
+    SAVEPOINT + IntegrityError fallback used on backends without it."""
+    if request.param == "savepoint":
+        monkeypatch.setattr(ledger_module, "ON_CONFLICT_DIALECTS", ())
+    return request.param
+
+
+def test_same_key_twice_through_either_insert_path(db_session, insert_path):
+    first, created = grant(db_session, f"path-{insert_path}", **FIRST_OFFER)
+    again, created_again = grant(db_session, f"path-{insert_path}", **FIRST_OFFER)
+    assert (created, created_again, again.id) == (True, False, first.id)
+    with pytest.raises(LedgerConflict):
+        grant(db_session, f"path-{insert_path}", **{**FIRST_OFFER, "amount_fen": 300})
+    db_session.commit()  # the failed attempts left the transaction usable
+    assert _count(db_session, f"path-{insert_path}") == 1
+
+
 @pytest.mark.parametrize("threads", [2, 8])
-def test_concurrent_grants_of_one_key_leave_one_row(db_engine, db_session, threads):
+def test_concurrent_grants_of_one_key_leave_one_row(db_engine, db_session, threads, insert_path):
     results = _grant_from_threads(db_engine, f"race-{threads}", threads)
     assert len(results) == threads
     assert sum(created for _, created in results) == 1  # exactly one writer won

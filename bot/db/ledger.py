@@ -26,6 +26,9 @@ from bot.db.models import LEDGER_KINDS, LEDGER_STATES, LedgerEntry
 # taking it back is a new entry of its own.
 ALLOWED_TRANSITIONS = {("promised", "paid"), ("promised", "cancelled")}
 
+# Backends with INSERT .. ON CONFLICT DO NOTHING; any other one takes the savepoint path.
+ON_CONFLICT_DIALECTS = ("sqlite", "postgresql")
+
 # The fields that must match when a key is replayed.
 PAYLOAD_FIELDS = ("kind", "amount_fen", "case_id", "order_id", "buyer_id", "rule_id")
 
@@ -105,7 +108,7 @@ def grant(session: Session, idempotency_key: str, *, kind: str, amount_fen: int,
 def _insert_once(session: Session, request: GrantRequest) -> bool:
     """Insert the row unless the key exists; True if this call inserted it."""
     dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
+    if dialect in ON_CONFLICT_DIALECTS:
         insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(LedgerEntry.__table__)
         statement = insert.values(**request.row()).on_conflict_do_nothing(index_elements=["idempotency_key"])
         return session.execute(statement).rowcount == 1
