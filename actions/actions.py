@@ -1,0 +1,284 @@
+"""The Rasa custom actions: thin adapters from the tracker to bot.service and back.
+
+Flow (data/rules.yml): an after-sales intent -> action_start_case -> order_form -> action_handle_problem,
+which either asks for evidence (photo_form / quote_form), presents the current step of the policy
+ladder, or hands off. 好的 -> action_accept_offer, 不行 -> action_refuse_offer.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import dialogue as d
+from actions.forms import ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidateQuoteForm  # noqa: F401
+from bot.scripts import reply_variables
+from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
+
+logger = logging.getLogger(__name__)
+
+# Slots that belong to one problem; a new problem starts them afresh.
+CASE_SLOTS = ("case_id", "photo", "return_shipping_quote", "invoice_title", "invoice_tax_number", "invoice_kind")
+
+
+class ActionStartCase(Action):
+    """A buyer names a problem: remember it, reset the previous problem's state, pick up the order number
+    from the message (or the buyer's only order) so the order form can skip its question."""
+
+    def name(self) -> Text:
+        return "action_start_case"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        intent = d.latest_intent(tracker)
+        events: List[EventType] = [SlotSet(slot, None) for slot in CASE_SLOTS]
+        events += [SlotSet("refusals", 0), SlotSet("order_failures", 0), SlotSet("pending_need", None),
+                   SlotSet("offer_pending", False), SlotSet("usable", d.opening_usable(d.latest_text(tracker)))]
+        if d.is_after_sales(intent):
+            events.append(SlotSet("problem", intent))
+        number = d.order_number_in_message(tracker)
+        try:
+            events += self._order_events(dispatcher, tracker, number)
+        except DatabaseUnavailable:
+            # Keep the number the buyer gave; action_handle_problem reports the outage honestly.
+            if number:
+                events.append(SlotSet("order_number", number))
+        return events
+
+    @staticmethod
+    def _order_events(dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None) -> List[EventType]:
+        if number:
+            order = d.service().find_order(tracker.sender_id, number)
+            if order is None:  # unknown and someone else's order look the same
+                d.utter(dispatcher, "utter_order_not_found", order_number=number)
+                return [SlotSet("order_number", None), SlotSet("order_failures", 1)]
+            return [SlotSet("order_number", order.order_number)]
+        if tracker.get_slot("order_number"):
+            return []  # the order this conversation is already about
+        recent = d.service().recent_orders(tracker.sender_id, limit=2)
+        if len(recent) == 1:
+            return [SlotSet("order_number", recent[0].order_number)]
+        return []
+
+
+class ActionAskOrderNumber(Action):
+    """The order form's question, with the buyer's recent orders as buttons."""
+
+    def name(self) -> Text:
+        return "action_ask_order_number"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            recent = d.service().recent_orders(tracker.sender_id, limit=5)
+        except DatabaseUnavailable:
+            recent = []
+        if not recent:
+            d.utter(dispatcher, "utter_ask_order_number")
+            return []
+        buttons = [{"title": order.button_title,
+                    "payload": f'/provide_order_number{{"order_number": "{order.order_number}"}}'}
+                   for order in recent]
+        dispatcher.utter_message(response="utter_ask_order_number_choose", buttons=buttons)
+        return []
+
+
+class ActionHandleProblem(Action):
+    """Resolve the current problem for the identified order and say the current step."""
+
+    def name(self) -> Text:
+        return "action_handle_problem"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        problem = tracker.get_slot("problem")
+        if not problem:
+            d.utter(dispatcher, "utter_ask_problem")
+            return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+        if not tracker.get_slot("order_number"):
+            if (tracker.get_slot("order_failures") or 0) >= 2:
+                return d.hand_off(dispatcher, tracker, "order_unresolved", response="utter_order_unresolved_handoff")
+            d.utter(dispatcher, "utter_ask_order_number")
+            return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+        inputs = d.case_inputs(tracker)
+        try:
+            assessment = d.service().assess(inputs, d.case_id_slot(tracker))
+        except DatabaseUnavailable:
+            return d.database_down(dispatcher, tracker)
+        except OrderNotFound:
+            d.utter(dispatcher, "utter_order_not_found", order_number=inputs.order_number)
+            return [SlotSet("order_number", None), SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+        if problem == "refund_status":
+            return self._refund_status(dispatcher, tracker, assessment, inputs)
+        return d.present(dispatcher, tracker, assessment, inputs)
+
+    @staticmethod
+    def _refund_status(dispatcher, tracker, assessment, inputs) -> List[EventType]:
+        """Refund progress: what the ledger holds for this order, else the engine's answer (72 h ...)."""
+        try:
+            records = d.service().refund_records(tracker.sender_id, assessment.order.order_number)
+        except DatabaseUnavailable:
+            return d.database_down(dispatcher, tracker)
+        if not records:
+            return d.present(dispatcher, tracker, assessment, inputs)
+        lines = "；".join(f"{_KIND_NAMES.get(r['kind'], r['kind'])}{r['amount'].rstrip('0').rstrip('.')}元"
+                         f"（{_STATE_NAMES.get(r['state'], r['state'])}）" for r in records)
+        d.utter(dispatcher, "utter_refund_status", order_number=assessment.order.order_number, records=lines)
+        return [SlotSet("case_id", assessment.case_id), SlotSet("pending_need", "none"),
+                SlotSet("offer_pending", False)]
+
+
+_KIND_NAMES = {"compensation": "赔偿", "review_rebate": "好评返现", "refund": "退款", "reship": "补寄",
+               "voucher": "优惠券", "points": "积分", "shipping_subsidy": "运费补贴"}
+_STATE_NAMES = {"paid": "已发放", "promised": "处理中", "cancelled": "已取消"}
+
+
+class ActionAcceptOffer(Action):
+    """好的: write the current offer to the ledger, once."""
+
+    def name(self) -> Text:
+        return "action_accept_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case_id = d.case_id_slot(tracker)
+        if case_id is None:
+            d.utter(dispatcher, "utter_no_offer_pending")
+            return [SlotSet("offer_pending", False)]
+        inputs = d.case_inputs(tracker)
+        try:
+            acceptance = d.service().accept(inputs, case_id, approved_by="bot")
+        except DatabaseUnavailable:
+            return d.database_down(dispatcher, tracker)
+        except NothingToAccept:
+            d.utter(dispatcher, "utter_no_offer_pending")
+            return [SlotSet("offer_pending", False)]
+        except ServiceError:
+            logger.exception("accept failed for case %s", case_id)
+            return d.hand_off(dispatcher, tracker, "accept_failed", inputs, case_id)
+        granted = d.granted_text(acceptance.parts)
+        if acceptance.already_accepted:
+            d.utter(dispatcher, "utter_offer_already_accepted", granted=granted)
+        else:
+            d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))
+        return [SlotSet("offer_pending", False), SlotSet("pending_need", "none")]
+
+
+class ActionRefuseOffer(Action):
+    """不行: the next step of the ladder (it may first ask the return shipping quote); past the last step
+    a human takes over."""
+
+    def name(self) -> Text:
+        return "action_refuse_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case_id = d.case_id_slot(tracker)
+        if case_id is None:
+            d.utter(dispatcher, "utter_no_offer_pending")
+            return [SlotSet("offer_pending", False)]
+        inputs = d.case_inputs(tracker)
+        try:
+            assessment, moved = d.service().refuse(inputs, case_id)
+        except DatabaseUnavailable:
+            return d.database_down(dispatcher, tracker)
+        except ServiceError:
+            logger.exception("refuse failed for case %s", case_id)
+            return d.hand_off(dispatcher, tracker, "refuse_failed", inputs, case_id)
+        if not moved:
+            d.utter(dispatcher, "utter_last_offer_refused")
+            return d.hand_off(dispatcher, tracker, "last_offer_refused", inputs, case_id, quiet=True)
+        return d.present(dispatcher, tracker, assessment, inputs)
+
+
+class ActionHandOff(Action):
+    """转人工 / a complaint: queue the conversation for an agent with the case summary."""
+
+    def name(self) -> Text:
+        return "action_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        intent = d.latest_intent(tracker) or "request_human"
+        case_id = d.case_id_slot(tracker)
+        inputs = d.case_inputs(tracker) if tracker.get_slot("problem") else None
+        response = "utter_complaint_handoff" if intent == "complaint_escalation" else "utter_handoff_human"
+        return d.hand_off(dispatcher, tracker, intent, inputs, case_id, response=response)
+
+
+class ActionAnswerDigression(Action):
+    """A side question inside a form (运费谁出? 退款到哪了? 快递到哪了?): answer it read-only for the
+    order in hand, without opening a case, and let the form continue."""
+
+    def name(self) -> Text:
+        return "action_answer_digression"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        intent = d.latest_intent(tracker)
+        number = tracker.get_slot("order_number")
+        if not number or intent not in d.DIGRESSION_INTENTS:
+            d.utter(dispatcher, "utter_shipping_fee_general" if intent == "shipping_fee" else "utter_anything_else")
+            return []
+        inputs = d.case_inputs(tracker, intent=intent)
+        try:
+            assessment = d.service().assess(inputs, record=False)
+        except (DatabaseUnavailable, OrderNotFound):
+            d.utter(dispatcher, "utter_shipping_fee_general" if intent == "shipping_fee" else "utter_anything_else")
+            return []
+        offer = assessment.offer
+        if offer is None or offer.kind in ("request_info", "handoff"):
+            d.utter(dispatcher, "utter_shipping_fee_general" if intent == "shipping_fee" else "utter_anything_else")
+            return []
+        d.utter(dispatcher, offer.script, **reply_variables(assessment.resolution, order=assessment.order))
+        return []
+
+
+class ActionRecordInvoice(Action):
+    """The invoice form is complete: record the request (refusing an invoice is a 6-point breach, so the
+    bot never refuses; the shop issues it)."""
+
+    def name(self) -> Text:
+        return "action_record_invoice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        title = tracker.get_slot("invoice_title") or ""
+        tax = tracker.get_slot("invoice_tax_number") or ""
+        tax = "" if tax == "无" else tax
+        kind = tracker.get_slot("invoice_kind") or "electronic"
+        number = tracker.get_slot("order_number") or ""
+        try:
+            d.service().record_invoice(tracker.sender_id, number, title=title, tax_number=tax, kind=kind)
+        except DatabaseUnavailable:
+            return d.database_down(dispatcher, tracker)
+        except (OrderNotFound, ValueError):
+            logger.exception("invoice request not recorded")
+            return d.hand_off(dispatcher, tracker, "invoice_failed")
+        d.utter(dispatcher, "utter_invoice_recorded", title=title, order_number=number,
+                kind="电子发票" if kind == "electronic" else "纸质发票", tax=f"，税号{tax}" if tax else "")
+        return [SlotSet("pending_need", "none")]
+
+
+class ActionDefaultFallback(Action):
+    """Not understood: ask to rephrase; the second time in a row, a human takes over."""
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if consecutive_fallbacks(tracker.events) >= 2:
+            d.utter(dispatcher, "utter_fallback_handoff")
+            inputs = d.case_inputs(tracker) if tracker.get_slot("problem") else None
+            return d.hand_off(dispatcher, tracker, "two_fallbacks", inputs, d.case_id_slot(tracker), quiet=True) + [
+                UserUtteranceReverted()]
+        d.utter(dispatcher, "utter_default")
+        return [UserUtteranceReverted()]
+
+
+def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
+    """How many of the latest user messages in a row were not understood (nlu_fallback)."""
+    count = 0
+    for event in reversed(events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count

@@ -1,0 +1,271 @@
+"""Shared pieces of the Rasa actions: reading the tracker, calling bot.service, turning results into
+messages and slot events. Thin on purpose: every decision about money is in bot.policy via bot.service.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import datetime
+from typing import Any, Iterable, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.clock import now_cn, parse_time
+from bot.money import fen_to_display, yuan_to_fen
+from bot.scripts import describe_parts, reply_variables
+from bot.service import (
+    AfterSalesService,
+    Assessment,
+    CaseInputs,
+    DatabaseUnavailable,
+    defect_from_text,
+    usable_from_text,
+)
+from bot.policy.types import AFTER_SALES_INTENTS
+
+logger = logging.getLogger(__name__)
+
+TEST_CLOCK_ENV = "AFTERSALES_TEST_CLOCK"
+ORDER_DIGITS = re.compile(r"(?<!\d)\d{6,24}(?!\d)")
+# Side questions answered inside a form without leaving it.
+DIGRESSION_INTENTS = ("shipping_fee", "refund_status", "delivery_status")
+# Intents a form must not swallow as its answer (they have rules of their own).
+FORM_ESCAPE_INTENTS = DIGRESSION_INTENTS + ("greet", "thank", "goodbye", "request_human", "complaint_escalation")
+# Needs the dialogue collects with a form; any other need goes to a human.
+FORM_NEEDS = ("photo", "return_shipping_quote")
+ALWAYS_HUMAN_INTENTS = ("counterfeit",)
+
+_service: Optional[AfterSalesService] = None
+
+
+def service() -> AfterSalesService:
+    """One service per action-server process (the DB engine and the rule pack are cached inside)."""
+    global _service
+    if _service is None:
+        _service = AfterSalesService()
+    return _service
+
+
+def set_service(new_service: Optional[AfterSalesService]) -> None:
+    """Tests point the actions at their own database."""
+    global _service
+    _service = new_service
+
+
+# ---------------------------------------------------------------------- reading the tracker
+
+def message_now(tracker: Tracker) -> datetime:
+    """now_cn(); a test run (env AFTERSALES_TEST_CLOCK=1) may set the clock with metadata {"now": ISO}."""
+    if os.environ.get(TEST_CLOCK_ENV) == "1":
+        value = (tracker.latest_message.get("metadata") or {}).get("now") or _earlier_metadata_now(tracker)
+        if value:
+            return parse_time(value)
+    return now_cn()
+
+
+def _earlier_metadata_now(tracker: Tracker) -> Optional[str]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and (event.get("metadata") or {}).get("now"):
+            return event["metadata"]["now"]
+    return None
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def latest_text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def photo_refs(tracker: Tracker) -> tuple[str, ...]:
+    """Photo attachment references of the latest message (channel metadata). Text alone is never a photo."""
+    attachments = (tracker.latest_message.get("metadata") or {}).get("attachments") or []
+    return tuple(str(a.get("ref") or "") for a in attachments
+                 if isinstance(a, dict) and a.get("type") == "photo" and a.get("ref"))
+
+
+def entity_values(tracker: Tracker, name: str) -> list[Any]:
+    return [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == name]
+
+
+def order_number_in_message(tracker: Tracker) -> Optional[str]:
+    """The order_number entity, else a run of 6+ digits in the text."""
+    values = [str(v) for v in entity_values(tracker, "order_number") if v]
+    if values:
+        return values[0]
+    match = ORDER_DIGITS.search(latest_text(tracker).replace(" ", ""))
+    return match.group(0) if match else None
+
+
+def amount_fen_in_message(tracker: Tracker) -> Optional[int]:
+    """The amount entity (int fen), else the shop's own extractor, else a bare number read as yuan."""
+    for value in entity_values(tracker, "amount"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    text = latest_text(tracker)
+    try:
+        from bot.entities import extract_entities
+        for entity in extract_entities(text):
+            if entity.get("entity") == "amount":
+                return int(entity["value"])
+    except Exception:  # the extractor is an optimisation here, never a reason to fail the turn
+        logger.debug("entity extractor unavailable", exc_info=True)
+    match = re.search(r"(?<![\d.])(\d{1,4}(?:\.\d{1,2})?)(?![\d.])", text)
+    return yuan_to_fen(match.group(1)) if match else None
+
+
+def case_inputs(tracker: Tracker, **overrides: Any) -> CaseInputs:
+    """The conversation's knowledge of the current problem, from slots and the latest message."""
+    quote = tracker.get_slot("return_shipping_quote")
+    refs = photo_refs(tracker)
+    slot_photo = tracker.get_slot("photo")
+    if slot_photo and slot_photo not in refs:
+        refs = refs + (str(slot_photo),)
+    problem = tracker.get_slot("problem") or ""
+    values = dict(
+        conversation_id=tracker.sender_id, buyer_id=tracker.sender_id, intent=problem, now=message_now(tracker),
+        order_number=tracker.get_slot("order_number"), usable=tracker.get_slot("usable"), photo_refs=refs,
+        return_shipping_quote_fen=yuan_to_fen(quote) if quote else None,
+        defect=defect_from_text(_first_problem_text(tracker)) if problem == "minor_defect" else None,
+    )
+    values.update(overrides)
+    return CaseInputs(**values)
+
+
+def _first_problem_text(tracker: Tracker) -> str:
+    """The buyer's message that opened the current problem (it names the defect: 划痕, 气泡 ...)."""
+    problem = tracker.get_slot("problem")
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == problem:
+            return event.get("text") or ""
+    return latest_text(tracker)
+
+
+def case_id_slot(tracker: Tracker) -> Optional[int]:
+    value = tracker.get_slot("case_id")
+    return int(value) if value not in (None, "") else None
+
+
+def is_after_sales(intent: str) -> bool:
+    return intent in AFTER_SALES_INTENTS
+
+
+def opening_usable(text: str) -> Optional[bool]:
+    return usable_from_text(text)
+
+
+# ---------------------------------------------------------------------- presenting results
+
+def utter(dispatcher: CollectingDispatcher, response: str, **variables: Any) -> None:
+    dispatcher.utter_message(response=response, **variables)
+
+
+def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Assessment,
+            inputs: CaseInputs) -> list[EventType]:
+    """Say what the resolution's current step says and set the slots the dialogue rules read."""
+    offer, resolution = assessment.offer, assessment.resolution
+    events: list[EventType] = [SlotSet("case_id", assessment.case_id), SlotSet("refusals", assessment.refusals)]
+    variables = reply_variables(resolution, order=assessment.order, **_quote_variable(inputs))
+    if inputs.intent in ALWAYS_HUMAN_INTENTS and assessment.needs_human:
+        # Explain the rule (假一赔十, the shop's evidence) even while a photo is still missing: a human decides.
+        explained = resolution.options[0] if resolution.options else offer
+        utter(dispatcher, explained.script, **reply_variables(resolution, option=explained, order=assessment.order))
+        return events + hand_off(dispatcher, tracker, inputs.intent, inputs, assessment.case_id, quiet=True)
+    need = assessment.needs[0] if assessment.needs else None
+    if need in FORM_NEEDS:
+        return events + [SlotSet("pending_need", need), SlotSet("offer_pending", False)]
+    if need == "problem":
+        utter(dispatcher, offer.script, **variables)
+        return events + [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+    if need is not None or assessment.needs_human:
+        return events + _human_needed(dispatcher, tracker, assessment, inputs, variables)
+    utter(dispatcher, offer.script, **variables)
+    if inputs.intent in ("shipping_fee", "repair_warranty", "refund_status"):
+        _also_guidance(dispatcher, assessment, variables)
+    if inputs.intent == "invoice":
+        return events + [SlotSet("pending_need", "invoice"), SlotSet("offer_pending", False)]
+    more_to_offer = any(option.parts for option in resolution.options[resolution.step + 1:])
+    return events + [SlotSet("pending_need", "none"),
+                     SlotSet("offer_pending", assessment.acceptable or more_to_offer)]
+
+
+def _quote_variable(inputs: CaseInputs) -> dict[str, str]:
+    fen = inputs.return_shipping_quote_fen
+    return {"quote": fen_to_display(fen)} if fen is not None else {}
+
+
+def _also_guidance(dispatcher: CollectingDispatcher, assessment: Assessment, variables: dict) -> None:
+    """Information intents (运费谁出?) get every piece of guidance the engine found, not only the first."""
+    resolution = assessment.resolution
+    for option in resolution.options[resolution.step + 1:]:
+        if option.parts or option.script == assessment.offer.script:
+            continue
+        utter(dispatcher, option.script, **reply_variables(resolution, option=option, order=assessment.order))
+
+
+def _human_needed(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Assessment, inputs: CaseInputs,
+                  variables: dict) -> list[EventType]:
+    flags = set(assessment.resolution.flags)
+    if assessment.offer.kind == "handoff":
+        utter(dispatcher, "utter_last_offer_refused")
+    elif "outside_window" in flags:
+        utter(dispatcher, "utter_outside_window", **variables)
+    elif assessment.offer.kind not in ("request_info", "handoff") and not assessment.offer.parts:
+        utter(dispatcher, assessment.offer.script, **variables)  # e.g. signed but not received: what we check
+        utter(dispatcher, "utter_handoff_human")
+    else:
+        utter(dispatcher, "utter_needs_review")
+    reason = "beyond_last_step" if assessment.offer.kind == "handoff" else "needs_human:" + ",".join(sorted(flags))
+    return hand_off(dispatcher, tracker, reason, inputs, assessment.case_id, quiet=True)
+
+
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, inputs: Optional[CaseInputs] = None,
+             case_id: Optional[int] = None, quiet: bool = False,
+             response: str = "utter_handoff_human") -> list[EventType]:
+    """Queue the conversation for an agent. quiet=True: the caller already told the buyer."""
+    events: list[EventType] = [SlotSet("handoff", True), SlotSet("offer_pending", False), SlotSet("pending_need", None)]
+    try:
+        service().hand_off(tracker.sender_id, tracker.sender_id, reason[:64], inputs=inputs, case_id=case_id)
+    except DatabaseUnavailable:
+        logger.exception("hand-off not recorded: database unavailable")
+        utter(dispatcher, "utter_db_unavailable_no_handoff")
+        return events
+    except Exception:  # a broken case must still reach a human
+        logger.exception("hand-off with case summary failed; recording without the case")
+        try:
+            service().hand_off(tracker.sender_id, tracker.sender_id, reason[:64])
+        except Exception:
+            logger.exception("hand-off not recorded")
+            utter(dispatcher, "utter_db_unavailable_no_handoff")
+            return events
+    if not quiet:
+        utter(dispatcher, response)
+    return events
+
+
+def database_down(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The honest reply when the order database cannot be reached, and an attempt to reach a human."""
+    logger.error("order database unavailable for %s", tracker.sender_id)
+    utter(dispatcher, "utter_db_unavailable")
+    events = hand_off(dispatcher, tracker, "database_unavailable", quiet=True)
+    return events
+
+
+def granted_text(parts: Iterable[Any]) -> str:
+    return describe_parts(parts)
+
+
+def followup_text(parts: Iterable[Any]) -> str:
+    kinds = {part.kind for part in parts}
+    notes = []
+    if "review_rebate" in kinds:
+        notes.append("好评返现在您发布好评后发放哦。")
+    if "refund" in kinds:
+        notes.append("退款会按平台流程原路退回。")
+    if "reship" in kinds:
+        notes.append("补寄的商品发出后会把单号发给您。")
+    return "".join(notes)

@@ -1,0 +1,351 @@
+"""The Rasa actions on a real (seeded SQLite) database, with trackers built as the Rasa SDK builds them.
+
+The demo shop: b_demo_1 has a signed 20.00-yuan glass bottle (886600010001); b_demo_2 a 10.50-yuan one
+(886600020001). Amounts are checked in the rendered Chinese reply and in the ledger.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import dialogue
+from actions.actions import (
+    ActionAcceptOffer,
+    ActionAnswerDigression,
+    ActionAskOrderNumber,
+    ActionDefaultFallback,
+    ActionHandleProblem,
+    ActionHandOff,
+    ActionRecordInvoice,
+    ActionRefuseOffer,
+    ActionStartCase,
+    consecutive_fallbacks,
+)
+from actions.forms import ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidateQuoteForm
+from bot.db.migrate import upgrade
+from bot.db.models import AfterSalesCase, Handoff, InvoiceRequest, LedgerEntry
+from bot.db.seed import seed_demo_shop
+from bot.db.session import dispose_engines, session_scope
+from bot.scripts import ScriptBook
+from bot.service import AfterSalesService
+
+BOTTLE_20 = "886600010001"      # b_demo_1, 20.00 yuan, signed yesterday
+BOTTLE_1050 = "886600020001"    # b_demo_2, 10.50 yuan
+BUYER = "b_demo_1"
+BOOK = ScriptBook.load()
+
+
+@pytest.fixture()
+def db_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'aftersales.db'}"
+    monkeypatch.setenv("AFTERSALES_DB_URL", url)
+    upgrade(url)
+    with session_scope(url) as session:
+        seed_demo_shop(session)
+    dialogue.set_service(AfterSalesService(url))
+    yield url
+    dialogue.set_service(None)
+    dispose_engines()
+
+
+def tracker(sender: str = BUYER, *, text: str = "", intent: str = "damaged", slots: dict | None = None,
+            entities: list | None = None, metadata: dict | None = None, events: list | None = None,
+            active_loop: str | None = None) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+              "metadata": metadata or {}}
+    base = {"problem": None, "order_number": None, "case_id": None, "photo": None, "return_shipping_quote": None,
+            "refusals": 0, "order_failures": 0, "usable": None, "pending_need": None, "offer_pending": False,
+            "requested_slot": None}
+    base.update(slots or {})
+    user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}
+    return Tracker(sender, base, latest, (events or []) + [user_event], False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def run(action, track: Tracker) -> tuple[list, list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, track, {"forms": DOMAIN_FORMS}))
+    return events, dispatcher.messages
+
+
+DOMAIN_FORMS = {"order_form": {"required_slots": ["order_number"]}, "photo_form": {"required_slots": ["photo"]},
+                "quote_form": {"required_slots": ["return_shipping_quote"]},
+                "invoice_form": {"required_slots": ["invoice_title", "invoice_tax_number", "invoice_kind"]}}
+
+
+def slot_values(events: list) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def texts(messages: list[dict]) -> list[str]:
+    return [BOOK.render(m["response"], m)["text"] if m.get("response") else m.get("text", "") for m in messages]
+
+
+def ledger_rows(url: str, buyer: str = BUYER) -> list[tuple[str, int, str]]:
+    with session_scope(url) as session:
+        return [(e.kind, e.amount_fen, e.state) for e in session.execute(
+            select(LedgerEntry).where(LedgerEntry.buyer_id == buyer).order_by(LedgerEntry.id)).scalars()]
+
+
+PHOTO = {"attachments": [{"type": "photo", "ref": "upload/abc.jpg"}]}
+
+
+def problem_slots(case_id=None, **more) -> dict:
+    return {"problem": "damaged", "order_number": BOTTLE_20, "case_id": case_id, **more}
+
+
+def offer_after_photo(url: str) -> tuple[int, list[str]]:
+    """damaged + order -> photo asked; photo sent -> the first offer. Returns (case id, reply texts)."""
+    events, _ = run(ActionHandleProblem(), tracker(slots=problem_slots()))
+    case_id = slot_values(events)["case_id"]
+    events, messages = run(ActionHandleProblem(), tracker(text="照片发您了", intent="affirm", metadata=PHOTO,
+                                                          slots=problem_slots(case_id, photo="upload/abc.jpg")))
+    assert slot_values(events)["offer_pending"] is True
+    return case_id, texts(messages)
+
+
+# ------------------------------------------------------------------ who is the buyer, which order
+
+def test_order_number_in_the_first_message_is_taken(db_url):
+    events, messages = run(ActionStartCase(), tracker(text=f"杯子碎了，订单{BOTTLE_20}",
+                                                      entities=[{"entity": "order_number", "value": BOTTLE_20}]))
+    slots = slot_values(events)
+    assert slots["order_number"] == BOTTLE_20 and slots["problem"] == "damaged"
+    assert messages == []
+
+
+def test_foreign_order_gets_the_same_answer_as_an_unknown_one_and_nothing_is_written(db_url):
+    _, foreign = run(ActionStartCase(), tracker(text=f"瓶子碎了 {BOTTLE_1050}"))  # b_demo_2's order
+    _, unknown = run(ActionStartCase(), tracker(text="瓶子碎了 886699999999"))
+    assert texts(foreign)[0].replace(BOTTLE_1050, "N") == texts(unknown)[0].replace("886699999999", "N")
+    with session_scope(db_url) as session:
+        assert session.execute(select(AfterSalesCase).where(AfterSalesCase.buyer_id == BUYER)).first() is None
+
+
+def test_handle_problem_with_a_foreign_order_slot_reveals_nothing(db_url):
+    events, messages = run(ActionHandleProblem(), tracker(slots={"problem": "damaged", "order_number": BOTTLE_1050}))
+    assert slot_values(events)["order_number"] is None
+    assert "没有在您的账号下查到" in texts(messages)[0]
+    assert ledger_rows(db_url, "b_demo_2") == []
+
+
+def test_order_question_offers_the_buyers_recent_orders_as_buttons(db_url):
+    _, messages = run(ActionAskOrderNumber(), tracker())
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert any(BOTTLE_20 in p for p in payloads) and all("8866000100" in p for p in payloads)
+
+
+def test_order_form_reasks_then_hands_over_after_two_failures(db_url):
+    form = ValidateOrderForm()
+    first = tracker(text="12345", intent="provide_order_number", slots={"requested_slot": "order_number"},
+                    active_loop="order_form")
+    events, messages = run(form, first)
+    assert slot_values(events)["order_number"] is None and slot_values(events)["order_failures"] == 1
+    assert "订单号是一串数字" in texts(messages)[0]
+    second = tracker(text=BOTTLE_1050, intent="provide_order_number", active_loop="order_form",
+                     slots={"requested_slot": "order_number", "order_failures": 1})
+    events, _ = run(form, second)
+    slots = slot_values(events)
+    assert slots["order_failures"] == 2 and slots["requested_slot"] is None  # the form ends
+    events, messages = run(ActionHandleProblem(), tracker(slots={"problem": "damaged", "order_failures": 2}))
+    assert slot_values(events)["handoff"] is True
+    with session_scope(db_url) as session:
+        assert session.execute(select(Handoff).where(Handoff.conversation_id == BUYER)).scalar_one().reason \
+            == "order_unresolved"
+
+
+def test_order_form_accepts_an_order_button(db_url):
+    events, _ = run(ValidateOrderForm(), tracker(
+        text=f'/provide_order_number{{"order_number": "{BOTTLE_20}"}}', intent="provide_order_number",
+        entities=[{"entity": "order_number", "value": BOTTLE_20}], slots={"requested_slot": "order_number"},
+        active_loop="order_form"))
+    assert slot_values(events)["order_number"] == BOTTLE_20
+
+
+# ------------------------------------------------------------------ evidence
+
+def test_photo_is_asked_first_and_text_alone_does_not_count(db_url):
+    events, messages = run(ActionHandleProblem(), tracker(slots=problem_slots()))
+    assert slot_values(events)["pending_need"] == "photo" and messages == []
+    events, messages = run(ValidatePhotoForm(), tracker(text="照片已发", intent="affirm", active_loop="photo_form",
+                                                        slots={"requested_slot": "photo"}))
+    assert slot_values(events)["photo"] is None
+    assert "文字说明不能代替照片" in texts(messages)[0]
+    events, _ = run(ValidatePhotoForm(), tracker(text="照片已发", intent="affirm", metadata=PHOTO,
+                                                 active_loop="photo_form", slots={"requested_slot": "photo"}))
+    assert slot_values(events)["photo"] == "upload/abc.jpg"
+
+
+def test_a_side_question_is_not_taken_as_the_photo(db_url):
+    events, _ = run(ValidatePhotoForm(), tracker(text="运费谁出？", intent="shipping_fee", active_loop="photo_form",
+                                                 slots={"requested_slot": "photo"}))
+    assert events == [] or "photo" not in slot_values(events)
+
+
+# ------------------------------------------------------------------ the ladder
+
+def test_first_offer_is_2_plus_3_and_accepting_writes_two_ledger_rows_once(db_url):
+    case_id, replies = offer_after_photo(db_url)
+    assert "2元" in replies[0] and "3元" in replies[0]
+    events, messages = run(ActionAcceptOffer(), tracker(intent="affirm", slots=problem_slots(case_id)))
+    assert slot_values(events)["offer_pending"] is False
+    assert ledger_rows(db_url) == [("compensation", 200, "paid"), ("review_rebate", 300, "promised")]
+    assert "好评返现3元" in texts(messages)[0]
+    # 好的 again (a retry, a double tap): nothing new
+    _, messages = run(ActionAcceptOffer(), tracker(intent="affirm", slots=problem_slots(case_id)))
+    assert len(ledger_rows(db_url)) == 2
+    assert "不会重复" in texts(messages)[0]
+
+
+def test_refusal_asks_the_quote_and_15_yuan_raises_compensation_within_half_price(db_url):
+    case_id, _ = offer_after_photo(db_url)
+    events, _ = run(ActionRefuseOffer(), tracker(intent="deny", slots=problem_slots(case_id)))
+    assert slot_values(events)["pending_need"] == "return_shipping_quote"
+    slots = problem_slots(case_id, return_shipping_quote="15.00", refusals=1)
+    events, messages = run(ActionHandleProblem(), tracker(text="15块", slots=slots))
+    reply = texts(messages)[0]
+    assert "8元" in reply and "15元" in reply  # 5 + 3 raise, and the buyer's quote
+    events, messages = run(ActionRefuseOffer(), tracker(intent="deny", slots=slots))
+    assert "10元" in texts(messages)[0]  # half of 20.00: the last step
+    run(ActionAcceptOffer(), tracker(intent="affirm", slots=slots))
+    assert ledger_rows(db_url) == [("compensation", 1000, "paid")]
+
+
+@pytest.mark.parametrize("quote, kind, amount_text", [
+    ("13.00", "return_with_shipping_subsidy", "补贴13元"),   # at the 13-yuan threshold: return, shop pays it
+    ("13.01", "raised_compensation", "8元"),                # just above: keep the item, more money
+])
+def test_return_shipping_quote_at_and_just_above_the_threshold(db_url, quote, kind, amount_text):
+    case_id, _ = offer_after_photo(db_url)
+    run(ActionRefuseOffer(), tracker(intent="deny", slots=problem_slots(case_id)))
+    slots = problem_slots(case_id, return_shipping_quote=quote, refusals=1)
+    _, messages = run(ActionHandleProblem(), tracker(slots=slots))
+    rendered = [BOOK.render(m["response"], m, variation=v)["text"] for m in messages for v in range(2)]
+    assert any(amount_text in text for text in rendered)
+    with session_scope(db_url) as session:
+        assert session.get(AfterSalesCase, case_id).last_resolution["current_offer"]["kind"] == kind
+
+
+def test_cheap_bottle_never_gets_more_than_half_its_price(db_url):
+    slots = {"problem": "damaged", "order_number": BOTTLE_1050}
+    events, _ = run(ActionHandleProblem(), tracker("b_demo_2", slots=slots))
+    case_id = slot_values(events)["case_id"]
+    slots.update(case_id=case_id, photo="p.jpg", return_shipping_quote="20.00")
+    run(ActionHandleProblem(), tracker("b_demo_2", metadata={"attachments": [{"type": "photo", "ref": "p.jpg"}]},
+                                       slots=slots))
+    amounts = []
+    for refusals in range(4):
+        events, messages = run(ActionRefuseOffer(), tracker("b_demo_2", intent="deny", slots=slots))
+        amounts += [m for m in texts(messages)]
+    with session_scope(dialogue.service().db_url) as session:
+        options = session.get(AfterSalesCase, case_id).last_resolution["options"]
+    assert max(o["amount_fen"] for o in options if o["kind"] != "return_with_shipping_subsidy") <= 500
+    assert any("5元" in text for text in amounts)  # the half-price step: 5.25 rounded down to 5
+
+
+def test_refusing_the_last_step_hands_off_and_never_goes_beyond(db_url):
+    case_id, _ = offer_after_photo(db_url)
+    slots = problem_slots(case_id, return_shipping_quote="15.00")
+    for _ in range(2):
+        run(ActionRefuseOffer(), tracker(intent="deny", slots=slots))
+    events, messages = run(ActionRefuseOffer(), tracker(intent="deny", slots=slots))
+    assert slot_values(events)["handoff"] is True
+    assert "最大方案" in texts(messages)[0]
+    with session_scope(db_url) as session:
+        case = session.get(AfterSalesCase, case_id)
+        handoff = session.execute(select(Handoff).where(Handoff.case_id == case_id)).scalar_one()
+        assert case.refusals == 2  # three options, never a fourth step
+        assert BOTTLE_20 in handoff.summary and "买家拒绝" in handoff.summary
+    assert ledger_rows(db_url) == []
+
+
+# ------------------------------------------------------------------ hand-offs, errors, side questions
+
+def test_request_human_mid_ladder_hands_off_with_a_summary(db_url):
+    case_id, _ = offer_after_photo(db_url)
+    events, messages = run(ActionHandOff(), tracker(intent="request_human", slots=problem_slots(case_id)))
+    assert slot_values(events)["handoff"] is True and slot_values(events)["offer_pending"] is False
+    assert "人工" in texts(messages)[0]
+    with session_scope(db_url) as session:
+        handoff = session.execute(select(Handoff).where(Handoff.conversation_id == BUYER)).scalar_one()
+        assert handoff.reason == "request_human" and "当前方案" in handoff.summary and "2元" in handoff.summary
+
+
+def test_counterfeit_is_explained_and_always_goes_to_a_human(db_url):
+    slots = {"problem": "counterfeit", "order_number": BOTTLE_20}
+    events, messages = run(ActionHandleProblem(), tracker(intent="counterfeit", slots=slots))
+    reply = texts(messages)[0]
+    assert "假一赔十" in reply and "进货发票" in reply
+    assert slot_values(events)["handoff"] is True
+
+
+def test_database_unavailable_gives_an_honest_reply_not_a_crash(db_url, tmp_path):
+    dialogue.set_service(AfterSalesService(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}"))
+    events, messages = run(ActionHandleProblem(), tracker(slots=problem_slots()))
+    replies = " ".join(texts(messages))
+    assert "系统暂时" in replies
+    assert slot_values(events)["handoff"] is True
+    events, messages = run(ActionAcceptOffer(), tracker(intent="affirm", slots=problem_slots(7)))
+    assert "系统暂时" in " ".join(texts(messages))
+
+
+def test_shipping_fee_question_inside_the_photo_form_is_answered_without_a_case(db_url):
+    _, messages = run(ActionAnswerDigression(), tracker(text="运费谁出", intent="shipping_fee",
+                                                        slots=problem_slots(), active_loop="photo_form"))
+    assert "运费" in texts(messages)[0]
+    with session_scope(db_url) as session:
+        assert session.execute(select(AfterSalesCase).where(AfterSalesCase.buyer_id == BUYER)).first() is None
+
+
+def test_invoice_form_and_record(db_url):
+    form = ValidateInvoiceForm()
+    events, _ = run(form, tracker(text="个人", intent="invoice", slots={"requested_slot": "invoice_tax_number"},
+                                  active_loop="invoice_form"))
+    assert slot_values(events)["invoice_tax_number"] == "无"
+    events, _ = run(form, tracker(text="电子发票", intent="invoice", slots={"requested_slot": "invoice_kind"},
+                                  active_loop="invoice_form"))
+    assert slot_values(events)["invoice_kind"] == "electronic"
+    slots = {"order_number": BOTTLE_20, "invoice_title": "上海某某科技有限公司", "invoice_tax_number": "91310000MA1K000000",
+             "invoice_kind": "paper"}
+    _, messages = run(ActionRecordInvoice(), tracker(intent="invoice", slots=slots))
+    assert "纸质发票" in texts(messages)[0]
+    with session_scope(db_url) as session:
+        request = session.execute(select(InvoiceRequest).order_by(InvoiceRequest.id.desc())).scalars().first()
+        assert (request.title, request.tax_number, request.kind) == ("上海某某科技有限公司", "91310000MA1K000000", "paper")
+
+
+def test_quote_form_reads_amounts_and_rejects_junk(db_url):
+    form = ValidateQuoteForm()
+    asked = {"requested_slot": "return_shipping_quote"}
+    events, _ = run(form, tracker(text="15元", intent="provide_order_number", slots=asked,
+                                  entities=[{"entity": "amount", "value": 1500}], active_loop="quote_form"))
+    assert slot_values(events)["return_shipping_quote"] == "15.00"
+    events, messages = run(form, tracker(text="不知道呢", intent="out_of_scope", slots=asked, active_loop="quote_form"))
+    assert slot_values(events)["return_shipping_quote"] is None and "金额" in texts(messages)[0]
+
+
+def test_two_fallbacks_in_a_row_hand_off(db_url):
+    fallback = {"event": "user", "text": "asdf", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    first = tracker(text="qwer", intent="nlu_fallback")
+    first.events[-1]["parse_data"]["intent"]["name"] = "nlu_fallback"
+    events, messages = run(ActionDefaultFallback(), first)
+    assert any(isinstance(e, dict) and e.get("event") == "rewind" for e in events)
+    assert "没太明白" in texts(messages)[0] or "没看懂" in texts(messages)[0]
+    second = tracker(text="zxcv", intent="nlu_fallback", events=[fallback])
+    events, messages = run(ActionDefaultFallback(), second)
+    assert slot_values(events)["handoff"] is True
+    assert consecutive_fallbacks([fallback, {"event": "user", "parse_data": {"intent": {"name": "greet"}}}]) == 0
+
+
+def test_test_clock_is_honoured_only_when_enabled(db_url, monkeypatch):
+    track = tracker(metadata={"now": "2024-06-03T10:00:00+08:00"})
+    monkeypatch.delenv("AFTERSALES_TEST_CLOCK", raising=False)
+    assert dialogue.message_now(track).year != 2024
+    monkeypatch.setenv("AFTERSALES_TEST_CLOCK", "1")
+    assert dialogue.message_now(track).isoformat() == "2024-06-03T10:00:00+08:00"
