@@ -20,7 +20,7 @@ from bot.db.cases import (
     take_handoff,
     update_case,
 )
-from bot.db.ledger import LedgerConflict, LedgerError, InvalidTransition, grant, total_granted_fen
+from bot.db.ledger import InvalidTransition, LedgerConflict, LedgerError, grant, total_granted_fen
 from bot.db.queries import case_facts, claim_history, find_order_for_buyer, prior_claims, recent_orders
 from bot.db.session import DatabaseUnavailable, get_engine, make_engine, session_factory, session_scope
 
