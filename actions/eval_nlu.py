@@ -21,6 +21,7 @@ from typing import Any
 from bot.nlu_eval.eval_data import EvalDataError, read_eval_jsonl
 from bot.nlu_eval.evaluation import Prediction, prediction_from_parse
 from bot.nlu_eval.run import RunSettings, run_evaluation
+from bot.nlu_eval.training_data import training_files
 
 DEFAULT_MODELS_DIR = Path("models")
 DEFAULT_TRAIN_DATA = Path("data/nlu")
@@ -34,6 +35,18 @@ def newest_model(models_dir: Path = DEFAULT_MODELS_DIR) -> Path:
     if not candidates:
         raise FileNotFoundError(f"no trained model (*.tar.gz) in {models_dir}/: run `rasa train` or pass --model")
     return candidates[-1]
+
+
+def warn_if_model_older_than_training_data(model_path: Path, train_path: Path) -> None:
+    """The baselines always learn from the current data; say so when the model learnt from older data."""
+    model_time = model_path.stat().st_mtime
+    newer = [file.name for file in training_files(train_path) if file.stat().st_mtime > model_time]
+    if newer:
+        print(
+            f"warning: training data changed after {model_path.name} was trained ({', '.join(newer)}); "
+            "the baselines use the current data, so retrain for a fair comparison",
+            file=sys.stderr,
+        )
 
 
 def _quiet_rasa_logging() -> None:
@@ -98,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if not arguments.eval_file.is_file():
             raise FileNotFoundError(f"eval file not found: {arguments.eval_file}")
         read_eval_jsonl(arguments.eval_file)  # fail on a bad line now, not after the slow model load
+        warn_if_model_older_than_training_data(model_path, arguments.train_data)
         _quiet_rasa_logging()
         print(f"loading model {model_path} ...", file=sys.stderr)
         predictor = RasaModelPredictor(model_path)

