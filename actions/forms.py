@@ -100,10 +100,16 @@ class ValidateQuoteForm(FormValidationAction):
                                             domain: DomainDict) -> Dict[Text, Any]:
         if not _asked(tracker, "return_shipping_quote"):
             return {}
-        if d.latest_intent(tracker) in d.FORM_ESCAPE_INTENTS + ("deny",):
+        intent = d.latest_intent(tracker)
+        if intent in ("request_human", "complaint_escalation"):
             return {}
+        # An amount answers the question whatever the NLU thinks of "15块" (it may look like shipping_fee).
         fen = d.amount_fen_in_message(tracker)
-        return {"return_shipping_quote": fen_to_yuan(fen) if fen is not None else "invalid"}
+        if fen is not None:
+            return {"return_shipping_quote": fen_to_yuan(fen)}
+        if intent in d.FORM_ESCAPE_INTENTS + ("deny",):
+            return {}
+        return {"return_shipping_quote": "invalid"}
 
     async def validate_return_shipping_quote(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                              domain: DomainDict) -> Dict[Text, Any]:
