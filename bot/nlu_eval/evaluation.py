@@ -8,7 +8,7 @@ fallback with the best non-fallback intent of ``intent_ranking``, and the fallba
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from tqdm import tqdm
@@ -69,7 +69,6 @@ class SystemResult:
     errors: list[ErrorRecord]
     without_fallback: ClassificationMetrics | None = None
     fallback_count: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fallback_rate(self) -> float:

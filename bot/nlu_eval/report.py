@@ -70,7 +70,6 @@ def result_as_dict(result: SystemResult, confusion_png: str | None) -> dict[str,
     if result.without_fallback is not None:
         data["fallback"] = {"count": result.fallback_count, "rate": result.fallback_rate}
         data["without_fallback"] = result.without_fallback.as_dict()
-    data.update(result.extra)
     return data
 
 

@@ -101,7 +101,8 @@ def run_evaluation(
     echo(format_comparison_table(results))
     echo(f"({MACRO_F1_DEFINITION})")
 
-    report = _build_report(settings, examples, training, results, model_seconds, baseline_seconds)
+    pngs = _write_confusion_pngs(settings, results)
+    report = _build_report(settings, examples, training, results, pngs, (model_seconds, baseline_seconds))
     report_path = write_json_report(report, settings.out_dir / f"{settings.eval_path.stem}_report.json")
     echo(f"report: {report_path}")
     return report
@@ -121,10 +122,11 @@ def _build_report(
     examples: list[EvalExample],
     training: list[TrainingExample],
     results: list[SystemResult],
-    model_seconds: float,
-    baseline_seconds: float,
+    pngs: dict[str, str],
+    seconds: tuple[float, float],
 ) -> dict[str, Any]:
-    pngs = _write_confusion_pngs(settings, results)
+    """Everything the run measured, as JSON-ready data: counts, hashes, labels, line numbers; no texts."""
+    model_seconds, baseline_seconds = seconds
     return {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "eval_file": {
