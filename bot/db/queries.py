@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.db.models import LedgerEntry, Order
 from bot.money import fen_to_yuan
@@ -26,8 +26,8 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 
 
 def _order_query():
-    return select(Order).options(selectinload(Order.items), selectinload(Order.shipments),
-                                 selectinload(Order.buyer))
+    # The buyer rides along in the order's own query (many-to-one); the two collections take one query each.
+    return select(Order).options(joinedload(Order.buyer), selectinload(Order.items), selectinload(Order.shipments))
 
 
 def find_order_for_buyer(session: Session, buyer_id: str, order_number: str) -> Order | None:

@@ -31,10 +31,13 @@ def describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    # SQLite ignores FOREIGN KEY clauses unless each connection asks for them.
+def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+    """Foreign keys: SQLite ignores FOREIGN KEY clauses unless each connection asks for them.
+    WAL journal: the action server, the web service and the CLI share one file; with WAL readers do not
+    wait for a writer (and a writer does not wait for readers). Both are no-ops for :memory:."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
@@ -51,7 +54,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     options.update(kwargs)
     engine = create_engine(url, **options)
     if backend == "sqlite":
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "connect", _configure_sqlite_connection)
     return engine
 
 
