@@ -1,0 +1,406 @@
+"""The report's figures for a period, computed from what the assistant records.
+
+Two sources, which may live in different databases (so nothing here joins across them in SQL):
+- the tracker store (Rasa's `events` table): conversations, intents, forms left unfinished;
+- the order database: cases, hand-offs, ledger, orders and shipments.
+Each source is aggregated in SQL; Python only merges the per-conversation rows with the hand-offs and
+cases of the same sender (bisecting each sender's session starts). Definitions: docs/report.md.
+"""
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy.engine import Connection, Engine
+
+from bot.db.models import AfterSalesCase, Handoff, LedgerEntry, Order, OrderItem, Shipment
+from bot.report import tracker
+from bot.report.period import Period, day_of
+from bot.report.score import LOGISTICS_INTENTS, PRODUCT_INTENTS, ServiceScore, service_score
+from bot.report.settings import ReportSettings
+
+OPEN_CASE_STATUSES = ("open", "offered")
+ESCALATION_REASON = "complaint_escalation"
+ACTIVE_LEDGER = LedgerEntry.state != "cancelled"
+
+
+# --- the figures -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DayRow:
+    day: date
+    conversations: int
+    automated: int
+    handed_off: int
+    abandoned: int
+
+
+@dataclass(frozen=True)
+class ConversationFigures:
+    """Conversations (Rasa sessions with at least one buyer message) that started in the period."""
+
+    total: int
+    automated: int
+    handed_off: int
+    abandoned: int
+    escalated: int
+    daily: tuple[DayRow, ...]
+
+    @property
+    def automation_rate(self) -> float | None:
+        return round(self.automated / self.total, 4) if self.total else None
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """After-sales cases opened in the period, by where they stand now."""
+
+    total: int
+    by_status: dict[str, int]
+    resolved_by_bot: int
+    resolved_by_agent: int
+    median_resolution_s: float | None  # every resolved case: opened -> resolved
+    median_bot_resolution_s: float | None  # only those the bot settled alone
+
+
+@dataclass(frozen=True)
+class MoneyRow:
+    key: str  # a ledger kind, a rule id or an approver
+    entries: int
+    amount_fen: int
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class RepeatClaimer:
+    buyer_id: str
+    claims: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    intent: str
+    rule_id: str
+    rule_title: str
+    sku: str
+    product: str
+    cases: int
+    order_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    generated_at: datetime
+    tracker_available: bool
+    conversations: ConversationFigures | None
+    intents: tuple[tuple[str, int], ...]  # (intent, buyer messages), most frequent first
+    intent_trend: dict[str, tuple[int, ...]]  # intent -> messages per day of period.days()
+    cases: CaseFigures
+    compensation_by_kind: tuple[MoneyRow, ...]
+    compensation_by_rule: tuple[MoneyRow, ...]
+    compensation_by_approver: tuple[MoneyRow, ...]
+    promised_unpaid: tuple[MoneyRow, ...]
+    repeat_claimers: tuple[RepeatClaimer, ...]
+    scenarios: tuple[Scenario, ...]
+    score: ServiceScore
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def compensation_total_fen(self) -> int:
+        return sum(row.amount_fen for row in self.compensation_by_kind)
+
+    @property
+    def rebates_unpaid_fen(self) -> int:
+        return sum(row.amount_fen for row in self.promised_unpaid if row.key == "review_rebate")
+
+    def to_dict(self) -> dict:
+        """Plain JSON types: dates as ISO text, money as integer fen."""
+        conversations = None
+        if self.conversations is not None:
+            conversations = {**asdict(self.conversations), "automation_rate": self.conversations.automation_rate,
+                             "daily": [{**asdict(d), "day": d.day.isoformat()} for d in self.conversations.daily]}
+        return {
+            "period": {"since": self.period.since.isoformat(), "until": self.period.until.isoformat(),
+                       "days": [d.isoformat() for d in self.period.days()]},
+            "generated_at": self.generated_at.isoformat(),
+            "tracker_available": self.tracker_available,
+            "conversations": conversations,
+            "intents": [{"intent": i, "messages": n} for i, n in self.intents],
+            "intent_trend": {intent: list(counts) for intent, counts in self.intent_trend.items()},
+            "cases": asdict(self.cases),
+            "compensation": {
+                "total_fen": self.compensation_total_fen,
+                "by_kind": [asdict(r) for r in self.compensation_by_kind],
+                "by_rule": [asdict(r) for r in self.compensation_by_rule],
+                "by_approver": [asdict(r) for r in self.compensation_by_approver],
+            },
+            "promised_unpaid": {"rebates_fen": self.rebates_unpaid_fen,
+                                "by_kind": [asdict(r) for r in self.promised_unpaid]},
+            "repeat_claimers": [asdict(r) for r in self.repeat_claimers],
+            "scenarios": [{**asdict(s), "order_numbers": list(s.order_numbers)} for s in self.scenarios],
+            "score": self.score.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+# --- building it -----------------------------------------------------------------------------------------
+
+def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | None,
+                 settings: ReportSettings, *, now: datetime, rule_titles: dict[str, str] | None = None) -> Report:
+    """All figures for `period`. `tracker_engine` None (or a database without an `events` table) leaves the
+    conversation figures out and says so in `notes`; everything from the order database is still there."""
+    tail = period.until + timedelta(seconds=settings.tail_seconds)
+    titles = rule_titles or {}
+    notes: list[str] = []
+    with app_engine.connect() as app:
+        handoffs = _handoffs(app, period.since, tail)
+        cases = _case_spans(app, period.since, tail)
+        case_figures = _case_figures(app, period)
+        by_kind = _money_rows(app, period, LedgerEntry.kind, ACTIVE_LEDGER)
+        by_rule = tuple(MoneyRow(r.key, r.entries, r.amount_fen, _rule_title(r.key, titles))
+                        for r in _money_rows(app, period, LedgerEntry.rule_id, ACTIVE_LEDGER))
+        by_approver = _money_rows(app, period, _approver_group(), ACTIVE_LEDGER)
+        unpaid = _money_rows(app, period, LedgerEntry.kind, LedgerEntry.state == "promised")
+        claimers = _repeat_claimers(app, period, settings.repeat_claims)
+        scenarios = _scenarios(app, period, settings, titles)
+        score = service_score(_score_problems(app, period, now), _orders_paid(app, period), settings.score)
+
+    tracker_ok = tracker_engine is not None and tracker.has_events_table(tracker_engine)
+    conversations, intents, trend = None, (), {}
+    if tracker_ok:
+        with tracker_engine.connect() as events:
+            sessions = tracker.sessions(events, period.since_ts, tail.timestamp())
+            conversations = _conversation_figures(period, sessions, handoffs, cases)
+            intents, trend = _intent_figures(period, tracker.intents_by_day(events, period.since_ts,
+                                                                            period.until_ts))
+    else:
+        notes.append("tracker store unavailable (no events table): conversation and intent figures left out")
+    return Report(period, now, tracker_ok, conversations, intents, trend, case_figures, by_kind, by_rule,
+                  by_approver, unpaid, claimers, scenarios, score, tuple(notes))
+
+
+def _in_period(column, period: Period):
+    return and_(column >= period.since, column < period.until)
+
+
+# --- conversations (tracker sessions + hand-offs and cases of the same sender) ----------------------------
+
+@dataclass(frozen=True)
+class _Marker:
+    """Something the order database recorded for a conversation: a hand-off or a case."""
+
+    conversation_id: str
+    at: float
+    kind: str  # "handoff", "escalation" or "open_case"
+
+
+def _handoffs(app: Connection, since: datetime, until: datetime) -> list[_Marker]:
+    rows = app.execute(select(Handoff.conversation_id, Handoff.created_at, Handoff.reason)
+                       .where(Handoff.created_at >= since, Handoff.created_at < until))
+    return [_Marker(cid, at.timestamp(), "escalation" if reason == ESCALATION_REASON else "handoff")
+            for cid, at, reason in rows]
+
+
+def _case_spans(app: Connection, since: datetime, until: datetime) -> list[_Marker]:
+    """Cases still waiting for the buyer (open/offered) opened in the window: they make a conversation
+    abandoned unless it was handed off."""
+    rows = app.execute(select(AfterSalesCase.conversation_id, AfterSalesCase.created_at)
+                       .where(AfterSalesCase.created_at >= since, AfterSalesCase.created_at < until,
+                              AfterSalesCase.status.in_(OPEN_CASE_STATUSES),
+                              AfterSalesCase.conversation_id.isnot(None)))
+    return [_Marker(cid, at.timestamp(), "open_case") for cid, at in rows]
+
+
+def _conversation_figures(period: Period, sessions: list[tracker.SessionRow], handoffs: list[_Marker],
+                          cases: list[_Marker]) -> ConversationFigures:
+    starts: dict[str, list[float]] = defaultdict(list)
+    for row in sorted(sessions, key=lambda s: s.started):
+        starts[row.sender_id].append(row.started)
+    marks: dict[tuple[str, float], set[str]] = defaultdict(set)
+    for marker in (*handoffs, *cases):
+        session_start = _session_of(starts.get(marker.conversation_id, []), marker.at)
+        if session_start is not None:
+            marks[(marker.conversation_id, session_start)].add(marker.kind)
+
+    per_day: dict[date, Counter] = defaultdict(Counter)
+    escalated = 0
+    for row in sessions:
+        if not (period.since_ts <= row.started < period.until_ts) or row.user_messages == 0:
+            continue
+        kinds = marks.get((row.sender_id, row.started), set())
+        per_day[day_of(row.started)][_outcome(row, kinds)] += 1
+        escalated += "escalation" in kinds
+    daily = tuple(DayRow(day, sum(per_day[day].values()), per_day[day]["automated"],
+                         per_day[day]["handed_off"], per_day[day]["abandoned"]) for day in period.days())
+    return ConversationFigures(sum(d.conversations for d in daily), sum(d.automated for d in daily),
+                               sum(d.handed_off for d in daily), sum(d.abandoned for d in daily), escalated, daily)
+
+
+def _session_of(starts: list[float], at: float) -> float | None:
+    """The start of the sender's session that was running at `at` (the latest one started before it)."""
+    index = bisect.bisect_right(starts, at) - 1
+    return starts[index] if index >= 0 else None
+
+
+def _outcome(row: tracker.SessionRow, kinds: set[str]) -> str:
+    """handed_off beats abandoned beats automated (docs/report.md, "Conversation outcomes")."""
+    if kinds & {"handoff", "escalation"}:
+        return "handed_off"
+    if row.ended_inside_form or "open_case" in kinds:
+        return "abandoned"
+    return "automated"
+
+
+def _intent_figures(period: Period, rows: Iterable[tuple[str, int, int]]
+                    ) -> tuple[tuple[tuple[str, int], ...], dict[str, tuple[int, ...]]]:
+    days = period.days()
+    index = {(day - date(1970, 1, 1)).days: n for n, day in enumerate(days)}
+    trend: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
+    for intent, day_no, messages in rows:
+        if day_no in index:
+            trend[intent][index[day_no]] += messages
+    totals = sorted(((intent, sum(counts)) for intent, counts in trend.items()), key=lambda t: (-t[1], t[0]))
+    return tuple(totals), {intent: tuple(trend[intent]) for intent, _ in totals}
+
+
+# --- cases -----------------------------------------------------------------------------------------------
+
+def _case_figures(app: Connection, period: Period) -> CaseFigures:
+    opened = _in_period(AfterSalesCase.created_at, period)
+    by_status = dict(app.execute(select(AfterSalesCase.status, func.count())
+                                 .where(opened).group_by(AfterSalesCase.status)).all())
+    helped = _cases_with_human_help(period)
+    durations: list[float] = []
+    bot_durations: list[float] = []
+    rows = app.execute(select(AfterSalesCase.created_at, AfterSalesCase.closed_at, AfterSalesCase.id.in_(helped))
+                       .where(opened, AfterSalesCase.status == "resolved", AfterSalesCase.closed_at.isnot(None)))
+    for created, closed, by_human in rows:
+        seconds = (closed - created).total_seconds()
+        durations.append(seconds)
+        if not by_human:
+            bot_durations.append(seconds)
+    return CaseFigures(sum(by_status.values()), {k: int(v) for k, v in sorted(by_status.items())},
+                       len(bot_durations), len(durations) - len(bot_durations),
+                       _median(durations), _median(bot_durations))
+
+
+def _cases_with_human_help(period: Period):
+    """Ids of cases a human touched: handed off, or a grant approved by an agent."""
+    handed = select(Handoff.case_id).where(Handoff.case_id.isnot(None), Handoff.created_at >= period.since)
+    approved = select(LedgerEntry.case_id).where(LedgerEntry.case_id.isnot(None),
+                                                 LedgerEntry.approved_by != "bot",
+                                                 LedgerEntry.created_at >= period.since)
+    return handed.union(approved).scalar_subquery()
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+# --- money -----------------------------------------------------------------------------------------------
+
+def _approver_group():
+    """'bot' or 'agent' (every agent:<id> together)."""
+    from sqlalchemy import case
+
+    return case((LedgerEntry.approved_by == "bot", "bot"), else_="agent")
+
+
+def _money_rows(app: Connection, period: Period, key, condition) -> tuple[MoneyRow, ...]:
+    """Ledger entries created in the period, grouped by `key`: count and fen, largest amount first."""
+    amount = func.coalesce(func.sum(LedgerEntry.amount_fen), 0)
+    rows = app.execute(select(key, func.count(), amount)
+                       .where(_in_period(LedgerEntry.created_at, period), condition).group_by(key))
+    return tuple(sorted((MoneyRow(str(k), int(n), int(fen)) for k, n, fen in rows),
+                        key=lambda r: (-r.amount_fen, -r.entries, r.key)))
+
+
+def _rule_title(rule_id: str, titles: dict[str, str]) -> str:
+    """'A1.first_offer' (older rows) -> the title of 'A1'."""
+    return titles.get(rule_id) or titles.get(rule_id.split(".")[0], "")
+
+
+def _repeat_claimers(app: Connection, period: Period, threshold: int) -> tuple[RepeatClaimer, ...]:
+    """Buyers with at least `threshold` cases that got them something (non-cancelled grants) in the period."""
+    claims = func.count(distinct(LedgerEntry.case_id))
+    rows = app.execute(select(LedgerEntry.buyer_id, claims, func.sum(LedgerEntry.amount_fen))
+                       .where(_in_period(LedgerEntry.created_at, period), ACTIVE_LEDGER,
+                              LedgerEntry.case_id.isnot(None), LedgerEntry.buyer_id.isnot(None))
+                       .group_by(LedgerEntry.buyer_id).having(claims >= threshold))
+    return tuple(sorted((RepeatClaimer(buyer, int(n), int(fen)) for buyer, n, fen in rows),
+                        key=lambda r: (-r.claims, -r.amount_fen, r.buyer_id)))
+
+
+# --- help scenarios --------------------------------------------------------------------------------------
+
+def _scenario_columns():
+    """(intent, rule, sku, product title) of each case: the rule of the offer the case stands at, the
+    product of the order's first line."""
+    first_item = (select(OrderItem.order_id, func.min(OrderItem.id).label("item_id"))
+                  .group_by(OrderItem.order_id).subquery("first_item"))
+    rule = func.coalesce(AfterSalesCase.last_resolution[("current_offer", "rule")].as_string(), "-")
+    joined = (AfterSalesCase.__table__
+              .join(Order.__table__, Order.id == AfterSalesCase.order_id)
+              .join(first_item, first_item.c.order_id == Order.id)
+              .join(OrderItem.__table__, OrderItem.id == first_item.c.item_id))
+    return joined, (AfterSalesCase.intent, rule.label("rule"), OrderItem.sku, OrderItem.title)
+
+
+def _scenarios(app: Connection, period: Period, settings: ReportSettings,
+               titles: dict[str, str]) -> tuple[Scenario, ...]:
+    """The most frequent (intent, rule, product) groups of cases opened in the period, with the order
+    numbers a shop goes back over (newest first)."""
+    joined, (intent, rule, sku, title) = _scenario_columns()
+    opened = _in_period(AfterSalesCase.created_at, period)
+    groups = app.execute(select(intent, rule, sku, func.max(title), func.count().label("cases"))
+                         .select_from(joined).where(opened).group_by(intent, rule, sku)
+                         .order_by(func.count().desc(), intent, rule, sku).limit(settings.top_scenarios)).all()
+    scenarios = []
+    for group_intent, group_rule, group_sku, product, count in groups:
+        numbers = app.execute(select(distinct(Order.order_number)).select_from(joined)
+                              .where(opened, intent == group_intent, rule == group_rule, sku == group_sku)
+                              .order_by(Order.order_number.desc()).limit(settings.orders_per_scenario)).scalars()
+        scenarios.append(Scenario(group_intent, group_rule, _rule_title(group_rule, titles), group_sku, product,
+                                  int(count), tuple(numbers)))
+    return tuple(scenarios)
+
+
+# --- service-experience score inputs ---------------------------------------------------------------------
+
+def _orders_paid(app: Connection, period: Period) -> int:
+    return int(app.execute(select(func.count()).select_from(Order.__table__)
+                           .where(_in_period(Order.paid_at, period))).scalar_one())
+
+
+def _score_problems(app: Connection, period: Period, now: datetime) -> dict[str, int]:
+    opened = _in_period(AfterSalesCase.created_at, period)
+    by_intent = dict(app.execute(select(AfterSalesCase.intent, func.count()).where(opened)
+                                 .group_by(AfterSalesCase.intent)).all())
+    handoffs = dict(app.execute(
+        select(Handoff.reason == ESCALATION_REASON, func.count())
+        .where(_in_period(Handoff.created_at, period)).group_by(Handoff.reason == ESCALATION_REASON)).all())
+    escalations = int(handoffs.get(True, 0) or handoffs.get(1, 0))
+    return {
+        "product": sum(int(by_intent.get(i, 0)) for i in PRODUCT_INTENTS),
+        "shipping": _late_shipments(app, period, min(now, period.until)),
+        "logistics": sum(int(by_intent.get(i, 0)) for i in LOGISTICS_INTENTS),
+        "basic": sum(int(n) for n in handoffs.values()) + escalations,
+    }
+
+
+def _late_shipments(app: Connection, period: Period, cutoff: datetime) -> int:
+    """Orders paid in the period that shipped after `ship_by`, or that are still unshipped past it."""
+    first_ship = (select(Shipment.order_id, func.min(Shipment.shipped_at).label("shipped_at"))
+                  .group_by(Shipment.order_id).subquery("first_ship"))
+    late = or_(first_ship.c.shipped_at > Order.ship_by,
+               and_(first_ship.c.shipped_at.is_(None), Order.status == "paid_unshipped", Order.ship_by < cutoff))
+    query = (select(func.count()).select_from(Order.__table__.outerjoin(first_ship, first_ship.c.order_id == Order.id))
+             .where(_in_period(Order.paid_at, period), Order.ship_by.isnot(None), late))
+    return int(app.execute(query).scalar_one())
