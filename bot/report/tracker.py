@@ -88,8 +88,11 @@ def china_day(timestamp: ColumnElement, dialect_name: str) -> ColumnElement:
     return cast(func.floor(shifted), Integer)
 
 
-def sessions(connection: Connection, since_ts: float, until_ts: float, tail_ts: float) -> list[SessionRow]:
-    """The conversations that started in [since_ts, until_ts), with their events up to tail_ts.
+def sessions(connection: Connection, since_ts: float, until_ts: float) -> list[SessionRow]:
+    """The conversations that started in [since_ts, until_ts), with their events up to until_ts.
+
+    The caller passes an `until_ts` past the period's end (a tail) and keeps the sessions it wants: the later
+    ones still matter, because a session ends where the sender's next one begins.
 
     Events are read from since_ts on, so a session that began earlier shows up only as events without a
     session_started (session number 0 for its sender) and is dropped by the HAVING clause.
@@ -99,7 +102,7 @@ def sessions(connection: Connection, since_ts: float, until_ts: float, tail_ts: 
     session_no = func.sum(is_type("session_started")).over(
         partition_by=e.sender_id, order_by=e.id, rows=(None, 0)).label("session_no")
     marked = (select(e.sender_id, e.type_name, e.timestamp, e.action_name, session_no)
-              .where(e.timestamp >= since_ts, e.timestamp < tail_ts, e.type_name.in_(SESSION_EVENT_TYPES))
+              .where(e.timestamp >= since_ts, e.timestamp < until_ts, e.type_name.in_(SESSION_EVENT_TYPES))
               .subquery("marked"))
     m = marked.c
     started = func.min(case((m.type_name == "session_started", m.timestamp)))
