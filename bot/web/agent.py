@@ -1,0 +1,302 @@
+"""The agent's side: the console page and the copilot JSON API (bearer-token auth, see bot.web.auth).
+
+A message from an agent is a `bot` tracker event with metadata {"agent_id", "message_key"}: it lands in the
+tracker store with the rest of the conversation and the open widget picks it up on its next poll.
+Take-over appends Rasa's `pause` event (the bot stays silent, buyer messages are still recorded);
+hand-back appends `resume` and clears the `handoff` slot.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any, Optional
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, file, json
+from sqlalchemy import select
+
+from bot.clock import now_cn
+from bot.copilot import ConversationContext, CopilotError, quote_fen
+from bot.db import cases as db_cases
+from bot.db.models import AfterSalesCase, Handoff
+from bot.db.session import DatabaseUnavailable, session_scope
+from bot.service.summary import INTENT_NAMES
+from bot.web import transcript
+from bot.web.auth import require_agent
+from bot.web.rasa_client import RasaUnavailable
+
+MAX_DRAFT_CHARS = 2000
+LIVE_WINDOW = timedelta(hours=24)
+agent_bp = Blueprint("agent")
+
+
+async def in_thread(request: Request, function, *args):
+    """Database work runs in the default thread pool so the event loop keeps serving other requests."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def _error(message: str, status: int) -> HTTPResponse:
+    return json({"error": message}, status=status)
+
+
+@agent_bp.get("/console")
+async def console_page(request: Request) -> HTTPResponse:
+    return await file(request.app.ctx.static_dir / "console.html", mime_type="text/html; charset=utf-8")
+
+
+# ---------------------------------------------------------------------- conversation list
+
+@agent_bp.get("/api/agent/conversations")
+@require_agent
+async def conversations(request: Request) -> HTTPResponse:
+    """Waiting for an agent first (oldest first), then taken by an agent, then the bot's live ones."""
+    recent = dict(request.app.ctx.recent)
+    listing = await in_thread(request, list_conversations, request.app.ctx.db_url, recent)
+    return json(listing)
+
+
+def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[str, list[dict]]:
+    with session_scope(db_url) as session:
+        handoffs = list(session.execute(select(Handoff).where(Handoff.status != "closed")
+                                        .order_by(Handoff.created_at, Handoff.id)).scalars())
+        since = now_cn() - LIVE_WINDOW
+        cases = list(session.execute(select(AfterSalesCase).where(AfterSalesCase.updated_at >= since,
+                                                                  AfterSalesCase.conversation_id.isnot(None))
+                                     .order_by(AfterSalesCase.updated_at.desc())).scalars())
+        seen: set[str] = set()
+        waiting, taken = [], []
+        for handoff in handoffs:
+            if handoff.conversation_id in seen:
+                continue
+            seen.add(handoff.conversation_id)
+            row = {"conversation_id": handoff.conversation_id, "handoff_id": handoff.id, "status": handoff.status,
+                   "reason": handoff.reason, "summary": handoff.summary, "agent_id": handoff.agent_id,
+                   "since": handoff.created_at.isoformat() if handoff.created_at else None}
+            (waiting if handoff.status == "waiting" else taken).append(row)
+        live = []
+        for case in cases:
+            if case.conversation_id in seen:
+                continue
+            seen.add(case.conversation_id)
+            live.append({"conversation_id": case.conversation_id, "status": "bot", "case_id": case.id,
+                         "summary": f"{INTENT_NAMES.get(case.intent, case.intent)}（{case.status}）",
+                         "since": case.updated_at.isoformat() if case.updated_at else None})
+        for conversation_id, at in sorted(recent.items(), key=lambda item: -item[1]):
+            if conversation_id not in seen and time.time() - at < LIVE_WINDOW.total_seconds():
+                seen.add(conversation_id)
+                live.append({"conversation_id": conversation_id, "status": "bot", "summary": "", "since": None})
+    return {"waiting": waiting, "taken": taken, "live": live}
+
+
+@agent_bp.get("/api/agent/conversations/<conversation_id>")
+@require_agent
+async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 503)
+    events = tracker.get("events") or []
+    return json({"conversation_id": conversation_id, "messages": transcript.messages(tracker,
+                                                                                     _int(request.args.get("after"))),
+                 "last_seq": len(events) - 1, "paused": transcript.is_paused(tracker),
+                 "slots": {k: v for k, v in (tracker.get("slots") or {}).items()
+                           if k in ("problem", "order_number", "case_id", "handoff", "offer_pending")}})
+
+
+# ---------------------------------------------------------------------- suggestions
+
+@agent_bp.get("/api/copilot/suggest")
+@require_agent
+async def suggest_for_conversation(request: Request) -> HTTPResponse:
+    started = time.perf_counter()
+    conversation_id = request.args.get("conversation_id") or ""
+    if not conversation_id:
+        return _error("conversation_id is required (or POST raw messages)", 400)
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 503)
+    texts = transcript.buyer_texts(tracker)
+    parse = await _parse(request, texts[-1]) if texts else {}
+    parse = parse or transcript.latest_parse(tracker)
+    context = context_from_tracker(conversation_id, tracker, parse, texts)
+    return await _suggest(request, context, started)
+
+
+@agent_bp.post("/api/copilot/suggest")
+@require_agent
+async def suggest_for_messages(request: Request) -> HTTPResponse:
+    """Raw mode: {"messages": ["..."], "order_number": "...", "buyer_id"?: "..."} (e.g. from another channel)."""
+    started = time.perf_counter()
+    body = request.json or {}
+    texts = tuple(str(m) for m in body.get("messages") or [] if str(m).strip())
+    if not texts:
+        return _error("messages: a non-empty list of the buyer's messages", 400)
+    parses = await asyncio.gather(*(_parse(request, text) for text in texts))
+    context = ConversationContext(buyer_messages=texts, parse=parses[-1], parses=tuple(parses[:-1]),
+                                  buyer_id=body.get("buyer_id") or None,
+                                  order_number=str(body["order_number"]) if body.get("order_number") else None)
+    return await _suggest(request, context, started)
+
+
+async def _parse(request: Request, text: str) -> dict:
+    """The Rasa server's NLU for one message; {} when it cannot answer (the copilot still shows the rest)."""
+    try:
+        return await request.app.ctx.rasa.parse(text)
+    except RasaUnavailable:
+        return {}
+
+
+async def _suggest(request: Request, context: ConversationContext, started: float) -> HTTPResponse:
+    try:
+        suggestion = await in_thread(request, request.app.ctx.copilot.suggest, context)
+    except CopilotError as exc:
+        return _error(str(exc), 404)
+    except DatabaseUnavailable as exc:
+        return _error(f"order database unavailable: {exc}", 503)
+    suggestion["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return json(suggestion)
+
+
+def context_from_tracker(conversation_id: str, tracker: dict, parse: dict,
+                         texts: tuple[str, ...]) -> ConversationContext:
+    slots = tracker.get("slots") or {}
+    case_id = slots.get("case_id")
+    refs = transcript.photo_refs(tracker)
+    if slots.get("photo") and slots["photo"] not in refs:
+        refs += (str(slots["photo"]),)
+    return ConversationContext(
+        buyer_messages=texts, parse=parse, conversation_id=conversation_id, buyer_id=conversation_id,
+        problem=slots.get("problem") or None, order_number=slots.get("order_number") or None,
+        case_id=int(case_id) if case_id not in (None, "") else None, usable=slots.get("usable"),
+        return_shipping_quote_fen=quote_fen(slots.get("return_shipping_quote")), photo_refs=refs)
+
+
+# ---------------------------------------------------------------------- acting
+
+async def deliver(request: Request, conversation_id: str, text: str, key: str) -> bool:
+    """Send an agent's message to the buyer once per key (checked against the tracker, under a lock per
+    conversation so two retries racing in this process cannot both append). True when it was sent now."""
+    locks = request.app.ctx.locks
+    lock = locks.setdefault(conversation_id, asyncio.Lock())
+    async with lock:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+        if transcript.has_message_key(tracker, key):
+            return False
+        await request.app.ctx.rasa.append_events(conversation_id, [{
+            "event": "bot", "text": text, "timestamp": time.time(),
+            "metadata": {"agent_id": request.ctx.agent_id, "message_key": key}}])
+        return True
+
+
+def _draft_text(body: dict) -> str:
+    return str(body.get("text") or "").strip()[:MAX_DRAFT_CHARS]
+
+
+@agent_bp.post("/api/copilot/approve")
+@require_agent
+async def approve(request: Request) -> HTTPResponse:
+    """{"conversation_id", "case_id", "option_index", "text", "idempotency_key"?}: grant the option (ledger rows
+    approved_by agent:<id>, once per part) and send the draft, edited or not, to the buyer once."""
+    body = request.json or {}
+    conversation_id, text = str(body.get("conversation_id") or ""), _draft_text(body)
+    if not conversation_id or not text or body.get("case_id") in (None, "") or body.get("option_index") is None:
+        return _error("conversation_id, case_id, option_index and text are required", 400)
+    case_id, option_index = _int(body["case_id"]), _int(body["option_index"])
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 503)
+    context = context_from_tracker(conversation_id, tracker, {}, transcript.buyer_texts(tracker))
+    if context.case_id is not None and context.case_id != case_id:
+        return _error(f"case {case_id} is not this conversation's case", 409)
+    try:
+        grant = await in_thread(request, lambda: request.app.ctx.copilot.approve(
+            case_id=case_id, option_index=option_index, agent_id=request.ctx.agent_id,
+            buyer_messages=context.buyer_messages, photo_refs=context.photo_refs, usable=context.usable,
+            return_shipping_quote_fen=context.return_shipping_quote_fen))
+    except CopilotError as exc:
+        return _error(str(exc), 409)
+    except DatabaseUnavailable as exc:
+        return _error(f"order database unavailable: {exc}", 503)
+    key = str(body.get("idempotency_key") or f"approve:{case_id}:{option_index}")
+    try:
+        sent = await deliver(request, conversation_id, text, key)
+    except RasaUnavailable as exc:
+        # The grant stands; a retry with the same key sends the message and writes nothing new.
+        return json({"grant": grant, "sent": False, "error": str(exc)}, status=502)
+    return json({"grant": grant, "sent": sent, "message_key": key})
+
+
+@agent_bp.post("/api/agent/conversations/<conversation_id>/send")
+@require_agent
+async def send_message(request: Request, conversation_id: str) -> HTTPResponse:
+    body = request.json or {}
+    text = _draft_text(body)
+    if not text:
+        return _error("text is required", 400)
+    key = str(body.get("idempotency_key") or f"msg:{time.time_ns()}")
+    try:
+        sent = await deliver(request, conversation_id, text, key)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 502)
+    return json({"sent": sent, "message_key": key})
+
+
+@agent_bp.post("/api/agent/conversations/<conversation_id>/takeover")
+@require_agent
+async def take_over(request: Request, conversation_id: str) -> HTTPResponse:
+    """The agent answers from now on: the bot is paused for this conversation and the hand-off is taken."""
+    try:
+        handoff = await in_thread(request, _take_handoff, request.app.ctx.db_url, conversation_id,
+                                  request.ctx.agent_id)
+    except db_cases.HandoffError as exc:
+        return _error(str(exc), 409)
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+        if not transcript.is_paused(tracker):
+            await request.app.ctx.rasa.append_events(conversation_id, [{"event": "pause", "timestamp": time.time()}])
+    except RasaUnavailable as exc:
+        return _error(str(exc), 502)
+    return json({"paused": True, "handoff": handoff})
+
+
+@agent_bp.post("/api/agent/conversations/<conversation_id>/handback")
+@require_agent
+async def hand_back(request: Request, conversation_id: str) -> HTTPResponse:
+    """The bot answers again: resume, clear the `handoff` slot, close the hand-off."""
+    await in_thread(request, _close_handoffs, request.app.ctx.db_url, conversation_id)
+    try:
+        await request.app.ctx.rasa.append_events(conversation_id, [
+            {"event": "resume", "timestamp": time.time()},
+            {"event": "slot", "name": "handoff", "value": False, "timestamp": time.time()}])
+    except RasaUnavailable as exc:
+        return _error(str(exc), 502)
+    return json({"paused": False})
+
+
+def _take_handoff(db_url: Optional[str], conversation_id: str, agent_id: str) -> Optional[dict[str, Any]]:
+    with session_scope(db_url) as session:
+        handoff = session.execute(select(Handoff).where(Handoff.conversation_id == conversation_id,
+                                                        Handoff.status != "closed")
+                                  .order_by(Handoff.id.desc())).scalars().first()
+        if handoff is None:  # an agent may take over a live conversation nobody handed off
+            handoff = db_cases.create_handoff(session, conversation_id, "agent_takeover",
+                                              f"坐席{agent_id}主动接入")
+        handoff = db_cases.take_handoff(session, handoff.id, agent_id)
+        return {"id": handoff.id, "status": handoff.status, "agent_id": handoff.agent_id}
+
+
+def _close_handoffs(db_url: Optional[str], conversation_id: str) -> None:
+    with session_scope(db_url) as session:
+        for handoff in session.execute(select(Handoff).where(Handoff.conversation_id == conversation_id,
+                                                             Handoff.status != "closed")).scalars():
+            db_cases.close_handoff(session, handoff.id)
+
+
+def _int(value: Any, default: int = -1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,264 @@
+"""The web service's HTTP API on a seeded SQLite database, with a fake Rasa server in memory.
+
+The app runs in a thread on a free port and is called over real HTTP, so auth headers, JSON bodies,
+multipart uploads and status codes are what a browser would see.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any, Optional
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import now_cn
+from bot.db.migrate import upgrade
+from bot.db.models import LedgerEntry
+from bot.db.seed import seed_demo_shop
+from bot.db.session import dispose_engines, session_scope
+from bot.service import AfterSalesService, CaseInputs
+from bot.web.auth import DEMO_AGENT_TOKEN, sign_buyer_token
+
+BOTTLE_ORDER = "886600010001"  # b_demo_1's signed 20.00-yuan glass bottle
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+class FakeRasa:
+    """Trackers in memory; every buyer message gets one canned bot reply."""
+
+    def __init__(self) -> None:
+        self.trackers: dict[str, dict] = {}
+        self.sent: list[tuple[str, str, Optional[dict]]] = []
+        self.parse_result = {"intent": {"name": "damaged", "confidence": 0.91},
+                             "intent_ranking": [{"name": "damaged", "confidence": 0.91},
+                                                {"name": "leaking", "confidence": 0.05}], "entities": []}
+
+    def _tracker(self, sender: str) -> dict:
+        return self.trackers.setdefault(sender, {"sender_id": sender, "slots": {}, "events": []})
+
+    async def send(self, sender: str, text: str, metadata: Optional[dict] = None) -> list[dict]:
+        self.sent.append((sender, text, metadata))
+        events = self._tracker(sender)["events"]
+        events.append({"event": "user", "text": text, "metadata": metadata or {}, "timestamp": time.time(),
+                       "parse_data": self.parse_result})
+        events.append({"event": "bot", "text": "收到", "data": {}, "timestamp": time.time()})
+        return [{"recipient_id": sender, "text": "收到"}]
+
+    async def tracker(self, conversation_id: str) -> dict:
+        return json.loads(json.dumps(self._tracker(conversation_id)))
+
+    async def append_events(self, conversation_id: str, events: list[dict]) -> dict:
+        self._tracker(conversation_id)["events"].extend(events)
+        return {}
+
+    async def parse(self, text: str) -> dict:
+        return dict(self.parse_result, text=text)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Client:
+    def __init__(self, base: str):
+        self.base = base
+
+    def call(self, method: str, path: str, body: Any = None, token: Optional[str] = None,
+             raw: Optional[bytes] = None, content_type: str = "application/json") -> tuple[int, dict]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        headers = {"Content-Type": content_type} if data is not None else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    from bot.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("web")
+    db_url = f"sqlite:///{tmp / 'web.db'}"
+    upgrade(db_url)
+    with session_scope(db_url) as session:
+        seed_demo_shop(session)
+    rasa = FakeRasa()
+    app = create_app(f"web_test_{uuid.uuid4().hex[:8]}", rasa=rasa, db_url=db_url, uploads=tmp / "uploads")
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
+                                                           access_log=False))
+        loop.run_until_complete(server.startup())
+        started.set()
+        loop.run_forever()
+        server.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(20), "web service did not start"
+    client = Client(f"http://127.0.0.1:{port}")
+    client.rasa, client.db_url, client.uploads = rasa, db_url, tmp / "uploads"
+    yield client
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    dispose_engines()
+
+
+AGENT_CALLS = [
+    ("GET", "/api/agent/conversations", None),
+    ("GET", "/api/copilot/suggest?conversation_id=b_demo_1", None),
+    ("POST", "/api/copilot/suggest", {"messages": ["瓶子碎了"], "order_number": BOTTLE_ORDER}),
+    ("POST", "/api/copilot/approve", {"conversation_id": "b_demo_1", "case_id": 1, "option_index": 0, "text": "x"}),
+    ("POST", "/api/agent/conversations/b_demo_1/send", {"text": "你好"}),
+    ("POST", "/api/agent/conversations/b_demo_1/takeover", {}),
+    ("POST", "/api/agent/conversations/b_demo_1/handback", {}),
+]
+
+
+@pytest.mark.parametrize("method,path,body", AGENT_CALLS, ids=[f"{m} {p}" for m, p, _ in AGENT_CALLS])
+@pytest.mark.parametrize("token", [None, "wrong-token", "buyer"], ids=["no-token", "wrong-token", "buyer-token"])
+def test_agent_endpoints_answer_401_without_an_agent_token(web, method, path, body, token):
+    if token == "buyer":
+        token = sign_buyer_token("b_demo_1")  # a valid buyer is still not an agent
+    before = len(web.rasa.sent), sum(len(t["events"]) for t in web.rasa.trackers.values())
+    status, reply = web.call(method, path, body, token=token)
+    assert status == 401, reply
+    assert (len(web.rasa.sent), sum(len(t["events"]) for t in web.rasa.trackers.values())) == before
+
+
+@pytest.mark.parametrize("token", [None, "b_demo_1.9999999999.forged", "demo-agent-token"])
+def test_chat_endpoints_answer_401_without_a_valid_buyer_token(web, token):
+    status, _ = web.call("POST", "/api/chat/send", {"text": "你好"}, token=token)
+    assert status == 401
+    status, _ = web.call("GET", "/api/chat/history", token=token)
+    assert status == 401
+
+
+def test_the_sender_id_comes_from_the_signed_token_not_the_body(web):
+    status, _ = web.call("POST", "/api/chat/send", {"text": "你好", "sender": "b_demo_2"},
+                         token=sign_buyer_token("b_demo_3"))
+    assert status == 200
+    assert web.rasa.sent[-1][0] == "b_demo_3"
+
+
+def test_photo_upload_stores_images_only_and_the_reference_reaches_the_bot(web):
+    token = sign_buyer_token("b_demo_4")
+    status, reply = web.call("POST", "/api/chat/upload", raw=b"<html>not an image</html>", token=token,
+                             content_type="application/octet-stream")
+    assert status == 400
+    status, reply = web.call("POST", "/api/chat/upload", raw=PNG, token=token, content_type="application/octet-stream")
+    assert status == 200 and reply["ref"].startswith("upload/") and reply["ref"].endswith(".png")
+    assert (web.uploads / reply["ref"].split("/", 1)[1]).read_bytes() == PNG
+    # a reference the service did not issue is dropped from the metadata
+    status, _ = web.call("POST", "/api/chat/send", {"text": "照片已发", "attachments": [
+        {"type": "photo", "ref": reply["ref"]}, {"type": "photo", "ref": "../../etc/passwd"}]}, token=token)
+    assert status == 200
+    assert web.rasa.sent[-1][2] == {"attachments": [{"type": "photo", "ref": reply["ref"]}]}
+    status, history = web.call("GET", "/api/chat/history", token=token)
+    assert history["messages"][-2]["images"] == ["/uploads/" + reply["ref"].split("/", 1)[1]]
+
+
+def test_suggestion_for_raw_messages_has_intent_options_drafts_and_risks(web):
+    status, s = web.call("POST", "/api/copilot/suggest", {"messages": ["瓶子碎了，再不处理我就投诉到12315"],
+                                                           "order_number": BOTTLE_ORDER}, token=DEMO_AGENT_TOKEN)
+    assert status == 200, s
+    assert s["intent"]["name"] == "damaged" and s["intent"]["runner_up"]["name"] == "leaking"
+    assert s["buyer_id"] == "b_demo_1" and s["order"]["paid_total_fen"] == 2000
+    first = s["options"][0]
+    assert (first["rule"], first["parts"]) == ("A1", [{"kind": "compensation", "amount_fen": 200, "state": "paid"},
+                                                      {"kind": "review_rebate", "amount_fen": 300, "state": "promised"}])
+    assert first["limit_fen"] == 500 and first["rule_in_words"] and first["rule_title"]
+    assert "2元" in first["draft"] and "3元" in first["draft"]
+    assert max(o["amount_fen"] for o in s["options"]) <= 1000  # the half-price cap of a 20-yuan order
+    assert {r["code"] for r in s["risks"]} == {"anger"}
+
+
+def test_an_agent_approving_twice_writes_one_ledger_row_per_part_and_sends_once(web):
+    buyer = "b_demo_1"
+    assessment = AfterSalesService(web.db_url).assess(CaseInputs(
+        buyer, buyer, "damaged", now_cn(), order_number=BOTTLE_ORDER, photo_refs=("upload/x.jpg",)))
+    web.rasa.trackers[buyer] = {"sender_id": buyer, "events": [], "slots": {
+        "problem": "damaged", "order_number": BOTTLE_ORDER, "case_id": assessment.case_id}}
+    body = {"conversation_id": buyer, "case_id": assessment.case_id, "option_index": 0,
+            "text": "亲，给您补偿2元，好评再返3元，已为您登记<b>好的</b>", "idempotency_key": "click-1"}
+    first = web.call("POST", "/api/copilot/approve", body, token=DEMO_AGENT_TOKEN)
+    again = web.call("POST", "/api/copilot/approve", body, token=DEMO_AGENT_TOKEN)
+    no_key = web.call("POST", "/api/copilot/approve", {**body, "idempotency_key": None}, token=DEMO_AGENT_TOKEN)
+    assert first[0] == again[0] == 200, (first, again)
+    assert first[1]["grant"]["created_any"] and not again[1]["grant"]["created_any"]
+    assert first[1]["sent"] and not again[1]["sent"]
+    with session_scope(web.db_url) as session:
+        rows = [(e.kind, e.amount_fen, e.approved_by) for e in session.execute(
+            select(LedgerEntry).where(LedgerEntry.case_id == assessment.case_id)).scalars()]
+    assert rows == [("compensation", 200, "agent:demo"), ("review_rebate", 300, "agent:demo")]
+    assert no_key[1]["grant"]["created_any"] is False
+    agent_messages = [e for e in web.rasa.trackers[buyer]["events"] if (e.get("metadata") or {}).get("agent_id")]
+    assert [e["text"] for e in agent_messages].count(body["text"]) == 2  # click-1 once, the derived key once
+    # another option on a settled case is refused, not granted on top
+    status, reply = web.call("POST", "/api/copilot/approve", {**body, "option_index": 2, "idempotency_key": "x"},
+                             token=DEMO_AGENT_TOKEN)
+    assert status == 409, reply
+
+
+def test_take_over_pauses_the_bot_and_hand_back_resumes_it(web):
+    buyer = "b_demo_5"
+    web.call("POST", "/api/chat/send", {"text": "转人工"}, token=sign_buyer_token(buyer))
+    status, reply = web.call("POST", f"/api/agent/conversations/{buyer}/takeover", {}, token=DEMO_AGENT_TOKEN)
+    assert status == 200 and reply["handoff"]["agent_id"] == "demo"
+    status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert buyer in [row["conversation_id"] for row in listing["taken"]]
+    status, thread = web.call("GET", f"/api/agent/conversations/{buyer}", token=DEMO_AGENT_TOKEN)
+    assert thread["paused"] is True
+    web.call("POST", f"/api/agent/conversations/{buyer}/send", {"text": "您好，我是客服小王", "idempotency_key": "k1"},
+             token=DEMO_AGENT_TOKEN)
+    status, history = web.call("GET", "/api/chat/history", token=sign_buyer_token(buyer))
+    assert [m["text"] for m in history["messages"] if m["role"] == "agent"] == ["您好，我是客服小王"]
+    web.call("POST", f"/api/agent/conversations/{buyer}/handback", {}, token=DEMO_AGENT_TOKEN)
+    status, thread = web.call("GET", f"/api/agent/conversations/{buyer}", token=DEMO_AGENT_TOKEN)
+    assert thread["paused"] is False
+    status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert buyer not in [row["conversation_id"] for row in listing["waiting"] + listing["taken"]]
+
+
+def test_demo_token_is_only_for_demo_buyers_and_only_in_demo_mode(web, monkeypatch):
+    status, reply = web.call("POST", "/api/demo/token", {"buyer_id": "b_demo_2"})
+    assert status == 200 and reply["token"].startswith("b_demo_2.")
+    assert web.call("POST", "/api/demo/token", {"buyer_id": "vip_real_buyer"})[0] == 400
+    monkeypatch.setenv("AFTERSALES_DEMO", "0")
+    assert web.call("POST", "/api/demo/token", {"buyer_id": "b_demo_2"})[0] == 404
+    assert web.call("GET", "/api/demo/buyers")[0] == 404
+
+
+def test_suggestion_latency_p95_in_process(web):
+    """The copilot's own share of a suggestion call (fake Rasa, real DB + policy + scripts): printed."""
+    token = DEMO_AGENT_TOKEN
+    body = {"messages": ["瓶子碎了"], "order_number": BOTTLE_ORDER}
+    timings = []
+    for _ in range(40):
+        started = time.perf_counter()
+        status, _ = web.call("POST", "/api/copilot/suggest", body, token=token)
+        timings.append(time.perf_counter() - started)
+        assert status == 200
+    timings.sort()
+    p95 = timings[int(0.95 * len(timings)) - 1] * 1000
+    print(f"\nsuggest (fake Rasa) p50={statistics.median(timings) * 1000:.1f} ms p95={p95:.1f} ms", file=sys.stderr)
+    assert p95 < 150
