@@ -116,3 +116,23 @@ def test_seed_history_command(tmp_path, _sqlite_template):
     assert "already present" in again.stdout
     report = json.loads(run(["--json"], env).stdout)
     assert report["conversations"]["total"] == 20
+
+
+def test_tracker_index_command(env, tmp_path):
+    from sqlalchemy import text
+
+    tracker_url = env["AFTERSALES_TRACKER_DB_URL"]
+    engine = create_engine(tracker_url, future=True)
+    with engine.begin() as connection:  # a store as Rasa creates it: only its own sender_id index
+        connection.execute(text("DROP INDEX ix_events_report_sender"))
+        connection.execute(text("DROP INDEX ix_events_report_time"))
+    engine.dispose()
+    before = json.loads(run(["--since", "2026-11-10", "--until", "2026-11-13", "--json"], env).stdout)
+    assert any("tracker-index" in note for note in before["notes"])
+    created = run(["tracker-index"], env)
+    assert created.returncode == 0 and "ix_events_report_sender" in created.stdout
+    assert "already there" in run(["tracker-index"], env).stdout
+    after = json.loads(run(["--since", "2026-11-10", "--until", "2026-11-13", "--json"], env).stdout)
+    assert after["notes"] == [] and after["conversations"] == before["conversations"]
+    missing = run(["tracker-index"], {**env, "AFTERSALES_TRACKER_DB_URL": f"sqlite:///{tmp_path / 'no.db'}"})
+    assert missing.returncode == 1 and not (tmp_path / "no.db").exists()

@@ -6,6 +6,8 @@
   python -m bot.report seed-history [--conversations N] [--days D] [--seed S] [--replace]
       write N past conversations (tracker events + cases, hand-offs, ledger) over the last D days;
       does nothing if the history is already there (unless --replace). Run it after `python -m bot db seed`.
+  python -m bot.report tracker-index
+      add the report's two indexes to Rasa's events table (once; the report is slow without them).
 
 The order database is AFTERSALES_DB_URL (or --db-url), the tracker store AFTERSALES_TRACKER_DB_URL
 (or --tracker-url; default sqlite:///var/tracker.db). Exit status 3: a database cannot be reached.
@@ -22,11 +24,12 @@ from sqlalchemy.exc import OperationalError
 
 from bot.clock import now_cn
 from bot.db.session import DatabaseUnavailable, get_engine, sqlite_file
-from bot.report import run_report
+from bot.report import run_report, tracker_engine
 from bot.report.history import HistoryConfig, seed_history
 from bot.report.period import Period
 from bot.report.render import text, write_csv
 from bot.report.settings import report_settings, tracker_db_url
+from bot.report.tracker import ensure_report_indexes, has_events_table
 
 EXIT_UNAVAILABLE = 3
 DEFAULT_DAYS = 21
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "seed-history":
             return seed_history_command(argv[1:])
+        if argv and argv[0] == "tracker-index":
+            return tracker_index_command(argv[1:])
         return report_command(argv)
     except (DatabaseUnavailable, OperationalError) as exc:
         print(f"bot.report: database unavailable: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", file=sys.stderr)
@@ -81,6 +86,24 @@ def _period(since: str | None, until: str | None, now) -> Period:
     if since is None or until is None:
         raise ValueError("give both --since and --until (or neither, for the last 21 days)")
     return Period.parse(since, until)
+
+
+def tracker_index_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.report tracker-index",
+                                     description="add the report's indexes to the tracker store's events table")
+    _common(parser)
+    args = parser.parse_args(argv)
+    engine = tracker_engine(args.tracker_url or tracker_db_url())
+    if engine is None or not has_events_table(engine):
+        print("bot.report: the tracker store has no events table yet (start Rasa once, or seed-history)",
+              file=sys.stderr)
+        return 1
+    try:
+        created = ensure_report_indexes(engine)
+    finally:
+        engine.dispose()
+    print(f"created {', '.join(created)}" if created else "the report's indexes are already there")
+    return 0
 
 
 def seed_history_command(argv: list[str]) -> int:

@@ -180,6 +180,9 @@ def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | No
             conversations = _conversation_figures(period, sessions, handoffs, cases)
             intents, trend = _intent_figures(period, tracker.intents_by_day(events, period.since_ts,
                                                                             period.until_ts))
+        if tracker.missing_report_indexes(tracker_engine):
+            notes.append("the tracker store lacks the report's indexes: slow on a large store "
+                         "(create them with `python -m bot.report tracker-index`)")
     else:
         notes.append("tracker store unavailable (no events table): conversation and intent figures left out")
     return Report(period, now, tracker_ok, conversations, intents, trend, case_figures, by_kind, by_rule,
@@ -232,7 +235,7 @@ def _conversation_figures(period: Period, sessions: list[tracker.SessionRow], ha
     per_day: dict[date, Counter] = defaultdict(Counter)
     escalated = 0
     for row in sessions:
-        if not (period.since_ts <= row.started < period.until_ts) or row.user_messages == 0:
+        if not (period.since_ts <= row.started < period.until_ts) or not row.has_user_message:
             continue
         kinds = marks.get((row.sender_id, row.started), set())
         per_day[day_of(row.started)][_outcome(row, kinds)] += 1
@@ -279,16 +282,24 @@ def _case_figures(app: Connection, period: Period) -> CaseFigures:
     helped = _cases_with_human_help(period)
     durations: list[float] = []
     bot_durations: list[float] = []
-    rows = app.execute(select(AfterSalesCase.created_at, AfterSalesCase.closed_at, AfterSalesCase.id.in_(helped))
+    duration = _seconds_between(AfterSalesCase.created_at, AfterSalesCase.closed_at, app.dialect.name)
+    rows = app.execute(select(duration, AfterSalesCase.id.in_(helped))
                        .where(opened, AfterSalesCase.status == "resolved", AfterSalesCase.closed_at.isnot(None)))
-    for created, closed, by_human in rows:
-        seconds = (closed - created).total_seconds()
+    for seconds, by_human in rows:
+        seconds = round(float(seconds), 3)  # julianday arithmetic carries float noise below the millisecond
         durations.append(seconds)
         if not by_human:
             bot_durations.append(seconds)
     return CaseFigures(sum(by_status.values()), {k: int(v) for k, v in sorted(by_status.items())},
                        len(bot_durations), len(durations) - len(bot_durations),
                        _median(durations), _median(bot_durations))
+
+
+def _seconds_between(start, end, dialect_name: str):
+    """end - start in seconds, computed by the database (no datetime objects built per row)."""
+    if dialect_name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
 
 
 def _cases_with_human_help(period: Period):
@@ -342,34 +353,37 @@ def _repeat_claimers(app: Connection, period: Period, threshold: int) -> tuple[R
 
 def _scenario_columns():
     """(intent, rule, sku, product title) of each case: the rule of the offer the case stands at, the
-    product of the order's first line."""
-    first_item = (select(OrderItem.order_id, func.min(OrderItem.id).label("item_id"))
-                  .group_by(OrderItem.order_id).subquery("first_item"))
+    product of the order's first line (found through the order_items.order_id index, per case)."""
+    first_item = (select(func.min(OrderItem.id)).where(OrderItem.order_id == AfterSalesCase.order_id)
+                  .correlate(AfterSalesCase).scalar_subquery())
     rule = func.coalesce(AfterSalesCase.last_resolution[("current_offer", "rule")].as_string(), "-")
     joined = (AfterSalesCase.__table__
               .join(Order.__table__, Order.id == AfterSalesCase.order_id)
-              .join(first_item, first_item.c.order_id == Order.id)
-              .join(OrderItem.__table__, OrderItem.id == first_item.c.item_id))
+              .join(OrderItem.__table__, OrderItem.id == first_item))
     return joined, (AfterSalesCase.intent, rule.label("rule"), OrderItem.sku, OrderItem.title)
 
 
 def _scenarios(app: Connection, period: Period, settings: ReportSettings,
                titles: dict[str, str]) -> tuple[Scenario, ...]:
     """The most frequent (intent, rule, product) groups of cases opened in the period, with the order
-    numbers a shop goes back over (newest first)."""
+    numbers a shop goes back over (newest first). Two queries: the grouped counts, then the order numbers
+    of the top groups' intents (filtered to the top groups here)."""
     joined, (intent, rule, sku, title) = _scenario_columns()
     opened = _in_period(AfterSalesCase.created_at, period)
     groups = app.execute(select(intent, rule, sku, func.max(title), func.count().label("cases"))
                          .select_from(joined).where(opened).group_by(intent, rule, sku)
                          .order_by(func.count().desc(), intent, rule, sku).limit(settings.top_scenarios)).all()
-    scenarios = []
-    for group_intent, group_rule, group_sku, product, count in groups:
-        numbers = app.execute(select(distinct(Order.order_number)).select_from(joined)
-                              .where(opened, intent == group_intent, rule == group_rule, sku == group_sku)
-                              .order_by(Order.order_number.desc()).limit(settings.orders_per_scenario)).scalars()
-        scenarios.append(Scenario(group_intent, group_rule, _rule_title(group_rule, titles), group_sku, product,
-                                  int(count), tuple(numbers)))
-    return tuple(scenarios)
+    numbers: dict[tuple, list[str]] = {(g[0], g[1], g[2]): [] for g in groups}
+    rows = app.execute(select(intent, rule, sku, Order.order_number).select_from(joined)
+                       .where(opened, intent.in_({g[0] for g in groups})).distinct()
+                       .order_by(Order.order_number.desc()))
+    for row_intent, row_rule, row_sku, number in rows:
+        wanted = numbers.get((row_intent, row_rule, row_sku))
+        if wanted is not None and len(wanted) < settings.orders_per_scenario:
+            wanted.append(number)
+    return tuple(Scenario(g_intent, g_rule, _rule_title(g_rule, titles), g_sku, product, int(count),
+                          tuple(numbers[(g_intent, g_rule, g_sku)]))
+                 for g_intent, g_rule, g_sku, product, count in groups)
 
 
 # --- service-experience score inputs ---------------------------------------------------------------------
@@ -396,11 +410,11 @@ def _score_problems(app: Connection, period: Period, now: datetime) -> dict[str,
 
 
 def _late_shipments(app: Connection, period: Period, cutoff: datetime) -> int:
-    """Orders paid in the period that shipped after `ship_by`, or that are still unshipped past it."""
-    first_ship = (select(Shipment.order_id, func.min(Shipment.shipped_at).label("shipped_at"))
-                  .group_by(Shipment.order_id).subquery("first_ship"))
-    late = or_(first_ship.c.shipped_at > Order.ship_by,
-               and_(first_ship.c.shipped_at.is_(None), Order.status == "paid_unshipped", Order.ship_by < cutoff))
-    query = (select(func.count()).select_from(Order.__table__.outerjoin(first_ship, first_ship.c.order_id == Order.id))
+    """Orders paid in the period whose first parcel left after `ship_by`, or still unshipped past it."""
+    first_shipped = (select(func.min(Shipment.shipped_at)).where(Shipment.order_id == Order.id)
+                     .correlate(Order).scalar_subquery())
+    late = or_(first_shipped > Order.ship_by,
+               and_(first_shipped.is_(None), Order.status == "paid_unshipped", Order.ship_by < cutoff))
+    query = (select(func.count()).select_from(Order.__table__)
              .where(_in_period(Order.paid_at, period), Order.ship_by.isnot(None), late))
     return int(app.execute(query).scalar_one())

@@ -49,7 +49,7 @@ from bot.db.seed import (
 )
 from bot.money import percent_of
 from bot.policy.resolution import INITIAL_STATE
-from bot.report.tracker import EVENTS, tracker_metadata
+from bot.report.tracker import EVENTS, ensure_report_indexes, tracker_metadata
 
 BUYER_PREFIX = "hist_"
 ORDER_PREFIX = "7766"
@@ -552,6 +552,7 @@ def seed_history(app_engine: Engine, tracker_engine: Engine, config: HistoryConf
             _write_batch(app, events, batch)
             for name in totals:
                 totals[name] += len(getattr(batch, name))
+    ensure_report_indexes(tracker_engine)  # a store Rasa created has only its own index on sender_id
     return HistorySummary(config.conversations, totals["events"], totals["orders"], totals["cases"],
                           totals["handoffs"], totals["ledger"])
 

@@ -7,8 +7,7 @@ events), action_name (the event's "name": the action, the slot or the form), dat
 and the report can aggregate them with plain SQL.
 
 A conversation is a Rasa dialogue session: it starts at a `session_started` event and lasts until the
-sender's next one. Sessions are numbered per sender with a running count of `session_started` events
-(a window function: SQLite >= 3.25, PostgreSQL).
+sender's next one (found with the window function LEAD: SQLite >= 3.25, PostgreSQL).
 """
 from __future__ import annotations
 
@@ -17,13 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     and_,
-    case,
     cast,
     func,
     inspect,
@@ -47,8 +46,17 @@ EVENTS = Table(
     Column("data", Text),
 )
 
-# The only event types the report reads; everything else (bot replies, slots, actions) is skipped early.
-SESSION_EVENT_TYPES = ("session_started", "user", "active_loop")
+
+# Indexes the report reads the tracker store through (Rasa's schema only indexes sender_id); both cover
+# their queries, so the JSON `data` column is never read:
+# - by sender: each session's start, then one index seek per session for its user messages and its last
+#   form event (SQLite keeps the rowid, Rasa's `id`, at the end of every index entry: ties sort by id);
+# - by time: the buyer messages of the period, for the intent counts.
+REPORT_INDEXES = (
+    Index("ix_events_report_sender", EVENTS.c.type_name, EVENTS.c.sender_id, EVENTS.c.timestamp,
+          EVENTS.c.action_name),
+    Index("ix_events_report_time", EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name),
+)
 
 SECONDS_PER_DAY = 86400
 CHINA_OFFSET_S = 8 * 3600
@@ -60,15 +68,8 @@ class SessionRow:
 
     sender_id: str
     started: float  # epoch seconds of its session_started event
-    last_event: float  # epoch seconds of its last user message / form event
-    user_messages: int
-    forms_opened: int  # active_loop events naming a form
-    forms_closed: int  # active_loop events with no name (the form ended or was deactivated)
-
-    @property
-    def ended_inside_form(self) -> bool:
-        """The bot was still collecting something (order number, photo ...) when the buyer went quiet."""
-        return self.forms_opened > self.forms_closed
+    has_user_message: bool
+    ended_inside_form: bool  # its last form event opened a form: the bot was still asking for something
 
 
 def has_events_table(engine: Engine) -> bool:
@@ -80,6 +81,22 @@ def has_events_table(engine: Engine) -> bool:
         return False
 
 
+def missing_report_indexes(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        present = {index["name"] for index in inspect(connection).get_indexes("events")}
+    return [index.name for index in REPORT_INDEXES if index.name not in present]
+
+
+def ensure_report_indexes(engine: Engine) -> list[str]:
+    """Create the report's indexes on Rasa's events table where missing; returns the names created.
+    Rasa does not mind extra indexes (its inserts get slightly slower; its reads are by sender_id)."""
+    missing = missing_report_indexes(engine)
+    for index in REPORT_INDEXES:
+        if index.name in missing:
+            index.create(engine)
+    return missing
+
+
 def china_day(timestamp: ColumnElement, dialect_name: str) -> ColumnElement:
     """Days since 1970-01-01 in China time, as an integer (floor of a positive number)."""
     shifted = (timestamp + CHINA_OFFSET_S) / SECONDS_PER_DAY
@@ -89,37 +106,28 @@ def china_day(timestamp: ColumnElement, dialect_name: str) -> ColumnElement:
 
 
 def sessions(connection: Connection, since_ts: float, until_ts: float) -> list[SessionRow]:
-    """The conversations that started in [since_ts, until_ts), with their events up to until_ts.
+    """The sessions that started in [since_ts, until_ts). A session runs until the sender's next
+    session_started (or until_ts): the caller passes an `until_ts` past the period (a tail) and keeps the
+    sessions it wants, since a later session still bounds the one before it.
 
-    The caller passes an `until_ts` past the period's end (a tail) and keeps the sessions it wants: the later
-    ones still matter, because a session ends where the sender's next one begins.
-
-    Events are read from since_ts on, so a session that began earlier shows up only as events without a
-    session_started (session number 0 for its sender) and is dropped by the HAVING clause.
-    """
+    Per session the database answers two index seeks: is there a buyer message in it, and did its last
+    form event open a form (active_loop with a name) rather than close one (active_loop without)."""
     e = EVENTS.c
-    is_type = lambda name: case((e.type_name == name, 1), else_=0)  # noqa: E731 - a tiny SQL helper
-    session_no = func.sum(is_type("session_started")).over(
-        partition_by=e.sender_id, order_by=e.id, rows=(None, 0)).label("session_no")
-    marked = (select(e.sender_id, e.type_name, e.timestamp, e.action_name, session_no)
-              .where(e.timestamp >= since_ts, e.timestamp < until_ts, e.type_name.in_(SESSION_EVENT_TYPES))
-              .subquery("marked"))
-    m = marked.c
-    started = func.min(case((m.type_name == "session_started", m.timestamp)))
-    query = (
-        select(
-            m.sender_id,
-            started.label("started"),
-            func.max(m.timestamp).label("last_event"),
-            func.sum(case((m.type_name == "user", 1), else_=0)).label("user_messages"),
-            func.sum(case((and_(m.type_name == "active_loop", m.action_name.isnot(None)), 1), else_=0)),
-            func.sum(case((and_(m.type_name == "active_loop", m.action_name.is_(None)), 1), else_=0)),
-        )
-        .group_by(m.sender_id, m.session_no)
-        .having(and_(started >= since_ts, started < until_ts))
-    )
-    return [SessionRow(sender, float(start), float(last), int(users), int(opened or 0), int(closed or 0))
-            for sender, start, last, users, opened, closed in connection.execute(query)]
+    starts = (select(e.sender_id, e.timestamp.label("started"),
+                     func.lead(e.timestamp).over(partition_by=e.sender_id, order_by=e.timestamp).label("next_start"))
+              .where(e.type_name == "session_started", e.timestamp >= since_ts, e.timestamp < until_ts)
+              .subquery("starts"))
+    s = starts.c
+    inner = EVENTS.alias("inner_events")
+    i = inner.c
+    in_session = and_(i.sender_id == s.sender_id, i.timestamp >= s.started,
+                      i.timestamp < func.coalesce(s.next_start, until_ts))
+    has_user = select(i.id).where(i.type_name == "user", in_session).limit(1).exists()
+    last_form = (select(i.action_name).where(i.type_name == "active_loop", in_session)
+                 .order_by(i.timestamp.desc(), i.id.desc()).limit(1).scalar_subquery())
+    query = select(s.sender_id, s.started, has_user, last_form.isnot(None))
+    return [SessionRow(sender, float(started), bool(user), bool(form))
+            for sender, started, user, form in connection.execute(query)]
 
 
 def intents_by_day(connection: Connection, since_ts: float, until_ts: float) -> list[tuple[str, int, int]]:
