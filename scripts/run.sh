@@ -17,13 +17,19 @@ pids+=($!)
 .venv/bin/rasa run --model "$model" --enable-api --cors "*" --port "${RASA_PORT:-5005}" \
   --endpoints endpoints.yml --credentials credentials.yml > logs/rasa.log 2>&1 &
 pids+=($!)
+AFTERSALES_RASA_URL="http://localhost:${RASA_PORT:-5005}" .venv/bin/python -m bot.web --port "${WEB_PORT:-8000}" \
+  > logs/web.log 2>&1 &
+pids+=($!)
 
 echo "run: waiting for the servers (logs in logs/)"
 for _ in $(seq 1 120); do
   if curl -fs "http://localhost:${RASA_PORT:-5005}/status" >/dev/null 2>&1 \
-     && curl -fs "http://localhost:${ACTIONS_PORT:-5055}/health" >/dev/null 2>&1; then
+     && curl -fs "http://localhost:${ACTIONS_PORT:-5055}/health" >/dev/null 2>&1 \
+     && curl -fs "http://localhost:${WEB_PORT:-8000}/api/config" >/dev/null 2>&1; then
     cat <<MSG
 run: ready.
+  chat widget:    http://localhost:${WEB_PORT:-8000}/widget   (demo buyer picker; embed: /embed.js, see docs/web.md)
+  agent console:  http://localhost:${WEB_PORT:-8000}/console  (demo token: demo-agent-token)
   REST channel:   curl -s localhost:${RASA_PORT:-5005}/webhooks/rest/webhook -d '{"sender":"b_demo_1","message":"你好"}'
   shell:          .venv/bin/rasa shell --model $model   (in another terminal)
   Ctrl-C stops the servers.
