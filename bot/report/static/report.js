@@ -9,6 +9,13 @@
   // Turn-taking intents say nothing about what buyers need help with; the intent chart leaves them out.
   const CONVERSATIONAL = new Set(["greet", "thank", "goodbye", "affirm", "deny", "provide_order_number",
     "out_of_scope", "(none)"]);
+  const INTENT_NAMES = { damaged: "破损", leaking: "漏水", minor_defect: "瑕疵", quality_issue: "质量问题",
+    wrong_item: "发错货", missing_item: "少件", not_received: "未收到", delivery_status: "查物流",
+    late_shipment: "催发货", counterfeit: "假货", not_as_described: "描述不符", no_reason_return: "七天无理由",
+    cancel_order: "取消订单", refund_status: "退款进度", invoice: "发票", price_protection: "价保",
+    repair_warranty: "保修", shipping_fee: "运费", request_compensation: "要求赔偿", request_human: "转人工",
+    complaint_escalation: "投诉升级" };
+  const intentName = (intent) => (INTENT_NAMES[intent] ? `${INTENT_NAMES[intent]} ${intent}` : intent);
   const KIND_NAMES = { compensation: "补偿", review_rebate: "好评返现", refund: "退款", reship: "补寄",
     voucher: "代金券", points: "积分", shipping_subsidy: "运费补贴" };
   const $ = (id) => document.getElementById(id);
@@ -55,8 +62,9 @@
     const max = niceMax(Math.max(1, ...daily.map((d) => d.conversations)));
     const plotH = height - top - bottom, slot = (width - left - 8) / Math.max(1, daily.length);
     const y = (v) => top + plotH - (v / max) * plotH;
-    for (let i = 0; i <= 4; i++) {
-      const v = (max / 4) * i;
+    const ticks = max % 5 === 0 && max >= 5 ? 5 : 4; // whole numbers on the axis: 50 -> 10, 20 ...
+    for (let i = 0; i <= ticks; i++) {
+      const v = (max / ticks) * i;
       svg.appendChild(svgEl("line", { x1: left, x2: width - 4, y1: y(v), y2: y(v), class: "axis" }));
       svg.appendChild(svgEl("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" }, String(Math.round(v))));
     }
@@ -91,7 +99,7 @@
   // Horizontal bars: rows of {label, value, text}; `reference` draws a marker per row.
   function barChart(rows, label, options) {
     const opts = options || {};
-    const rowH = 24, labelW = opts.labelWidth || 130, width = 440, height = Math.max(1, rows.length) * rowH + 6;
+    const rowH = 24, labelW = opts.labelWidth || 170, width = 440, height = Math.max(1, rows.length) * rowH + 6;
     const svg = svgRoot(width, height, label);
     const max = opts.max || niceMax(Math.max(1, ...rows.map((r) => Math.max(r.value, r.reference || 0))));
     const plotW = width - labelW - 70;
@@ -173,7 +181,7 @@
 
     const intents = data.intents.filter((i) => !CONVERSATIONAL.has(i.intent)).slice(0, 12);
     $("intent-chart").replaceChildren(intents.length
-      ? barChart(intents.map((i) => ({ label: i.intent, value: i.messages, text: String(i.messages) })), "意图")
+      ? barChart(intents.map((i) => ({ label: intentName(i.intent), value: i.messages, text: String(i.messages) })), "意图")
       : el("p", { class: "empty" }, "本期无数据"));
 
     const kinds = data.compensation.by_kind;
@@ -185,7 +193,7 @@
     table($("rule-table"), ["规则", "名称", "笔数", "金额(元)"],
       data.compensation.by_rule.map((r) => [r.key, r.title, r.entries, yuan(r.amount_fen)]), [2, 3]);
     table($("scenario-table"), ["意图", "规则", "商品", "工单", "订单号"],
-      data.scenarios.map((s) => [s.intent, `${s.rule_id} ${s.rule_title}`, s.product, s.cases,
+      data.scenarios.map((s) => [intentName(s.intent), `${s.rule_id} ${s.rule_title}`, s.product, s.cases,
         { orders: s.order_numbers.join(" ") }]), [3]);
     table($("claimer-table"), ["买家", "获赔次数", "金额(元)"],
       data.repeat_claimers.slice(0, 15).map((c) => [c.buyer_id, c.claims, yuan(c.amount_fen)]), [1, 2]);
