@@ -50,14 +50,14 @@ class ActionStartCase(Action):
     @staticmethod
     def _order_events(dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None) -> List[EventType]:
         if number:
-            order = d.service().find_order(tracker.sender_id, number)
+            order = d.service(tracker).find_order(tracker.sender_id, number)
             if order is None:  # unknown and someone else's order look the same
                 d.utter(dispatcher, "utter_order_not_found", order_number=number)
                 return [SlotSet("order_number", None), SlotSet("order_failures", 1)]
             return [SlotSet("order_number", order.order_number)]
         if tracker.get_slot("order_number"):
             return []  # the order this conversation is already about
-        recent = d.service().recent_orders(tracker.sender_id, limit=2)
+        recent = d.service(tracker).recent_orders(tracker.sender_id, limit=2)
         if len(recent) == 1:
             return [SlotSet("order_number", recent[0].order_number)]
         return []
@@ -71,7 +71,7 @@ class ActionAskOrderNumber(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         try:
-            recent = d.service().recent_orders(tracker.sender_id, limit=5)
+            recent = d.service(tracker).recent_orders(tracker.sender_id, limit=5)
         except DatabaseUnavailable:
             recent = []
         if not recent:
@@ -102,7 +102,7 @@ class ActionHandleProblem(Action):
             return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
         inputs = d.case_inputs(tracker)
         try:
-            assessment = d.service().assess(inputs, d.case_id_slot(tracker))
+            assessment = d.service(tracker).assess(inputs, d.case_id_slot(tracker))
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except OrderNotFound:
@@ -116,7 +116,7 @@ class ActionHandleProblem(Action):
     def _refund_status(dispatcher, tracker, assessment, inputs) -> List[EventType]:
         """Refund progress: what the ledger holds for this order, else the engine's answer (72 h ...)."""
         try:
-            records = d.service().refund_records(tracker.sender_id, assessment.order.order_number)
+            records = d.service(tracker).refund_records(tracker.sender_id, assessment.order.order_number)
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         if not records:
@@ -146,7 +146,7 @@ class ActionAcceptOffer(Action):
             return [SlotSet("offer_pending", False)]
         inputs = d.case_inputs(tracker)
         try:
-            acceptance = d.service().accept(inputs, case_id, approved_by="bot")
+            acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot")
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except NothingToAccept:
@@ -177,7 +177,7 @@ class ActionRefuseOffer(Action):
             return [SlotSet("offer_pending", False)]
         inputs = d.case_inputs(tracker)
         try:
-            assessment, moved = d.service().refuse(inputs, case_id)
+            assessment, moved = d.service(tracker).refuse(inputs, case_id)
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except ServiceError:
@@ -218,7 +218,7 @@ class ActionAnswerDigression(Action):
             return []
         inputs = d.case_inputs(tracker, intent=intent)
         try:
-            assessment = d.service().assess(inputs, record=False)
+            assessment = d.service(tracker).assess(inputs, record=False)
         except (DatabaseUnavailable, OrderNotFound):
             d.utter(dispatcher, "utter_shipping_fee_general" if intent == "shipping_fee" else "utter_anything_else")
             return []
@@ -244,7 +244,7 @@ class ActionRecordInvoice(Action):
         kind = tracker.get_slot("invoice_kind") or "electronic"
         number = tracker.get_slot("order_number") or ""
         try:
-            d.service().record_invoice(tracker.sender_id, number, title=title, tax_number=tax, kind=kind)
+            d.service(tracker).record_invoice(tracker.sender_id, number, title=title, tax_number=tax, kind=kind)
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except (OrderNotFound, ValueError):

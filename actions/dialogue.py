@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
@@ -38,15 +39,51 @@ FORM_ESCAPE_INTENTS = DIGRESSION_INTENTS + ("greet", "thank", "goodbye", "reques
 FORM_NEEDS = ("photo", "return_shipping_quote")
 ALWAYS_HUMAN_INTENTS = ("counterfeit",)
 
+# Test mode only (AFTERSALES_TEST_CLOCK=1): message metadata {"aftersales_test_db": URL} points this
+# conversation at its own database, so concurrent conversation tests never see each other's orders.
+TEST_DB_METADATA_KEY = "aftersales_test_db"
+MAX_TEST_SERVICES = 64
+
 _service: Optional[AfterSalesService] = None
+_test_services: "OrderedDict[str, AfterSalesService]" = OrderedDict()
 
 
-def service() -> AfterSalesService:
-    """One service per action-server process (the DB engine and the rule pack are cached inside)."""
+def test_mode() -> bool:
+    return os.environ.get(TEST_CLOCK_ENV) == "1"
+
+
+def service(tracker: Optional[Tracker] = None) -> AfterSalesService:
+    """One service per action-server process (the DB engine and the rule pack are cached inside).
+    In test mode a conversation whose messages carry a test database URL gets a service on that database."""
     global _service
+    test_db = _test_db_url(tracker) if tracker is not None and test_mode() else None
+    if test_db:
+        return _test_service(test_db)
     if _service is None:
         _service = AfterSalesService()
     return _service
+
+
+def _test_db_url(tracker: Tracker) -> Optional[str]:
+    value = (tracker.latest_message.get("metadata") or {}).get(TEST_DB_METADATA_KEY)
+    if value:
+        return str(value)
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and (event.get("metadata") or {}).get(TEST_DB_METADATA_KEY):
+            return str(event["metadata"][TEST_DB_METADATA_KEY])
+    return None
+
+
+def _test_service(db_url: str) -> AfterSalesService:
+    """A small LRU of services (a test run opens one database per conversation). SQLAlchemy 1.4 opens SQLite
+    files without a pool (NullPool), so a dropped service holds no connection."""
+    if db_url in _test_services:
+        _test_services.move_to_end(db_url)
+        return _test_services[db_url]
+    _test_services[db_url] = AfterSalesService(db_url)
+    while len(_test_services) > MAX_TEST_SERVICES:
+        _test_services.popitem(last=False)
+    return _test_services[db_url]
 
 
 def set_service(new_service: Optional[AfterSalesService]) -> None:
@@ -59,7 +96,7 @@ def set_service(new_service: Optional[AfterSalesService]) -> None:
 
 def message_now(tracker: Tracker) -> datetime:
     """now_cn(); a test run (env AFTERSALES_TEST_CLOCK=1) may set the clock with metadata {"now": ISO}."""
-    if os.environ.get(TEST_CLOCK_ENV) == "1":
+    if test_mode():
         value = (tracker.latest_message.get("metadata") or {}).get("now") or _earlier_metadata_now(tracker)
         if value:
             return parse_time(value)
@@ -229,7 +266,7 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
     """Queue the conversation for an agent. quiet=True: the caller already told the buyer."""
     events: list[EventType] = [SlotSet("handoff", True), SlotSet("offer_pending", False), SlotSet("pending_need", None)]
     try:
-        service().hand_off(tracker.sender_id, tracker.sender_id, reason[:64], inputs=inputs, case_id=case_id)
+        service(tracker).hand_off(tracker.sender_id, tracker.sender_id, reason[:64], inputs=inputs, case_id=case_id)
     except DatabaseUnavailable:
         logger.exception("hand-off not recorded: database unavailable")
         utter(dispatcher, "utter_db_unavailable_no_handoff")
@@ -237,7 +274,7 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
     except Exception:  # a broken case must still reach a human
         logger.exception("hand-off with case summary failed; recording without the case")
         try:
-            service().hand_off(tracker.sender_id, tracker.sender_id, reason[:64])
+            service(tracker).hand_off(tracker.sender_id, tracker.sender_id, reason[:64])
         except Exception:
             logger.exception("hand-off not recorded")
             utter(dispatcher, "utter_db_unavailable_no_handoff")

@@ -55,7 +55,7 @@ class ValidateOrderForm(FormValidationAction):
         number = str(value or "")
         if number.isdigit():
             try:
-                order = d.service().find_order(tracker.sender_id, number)
+                order = d.service(tracker).find_order(tracker.sender_id, number)
             except DatabaseUnavailable:
                 return {"order_number": number}  # action_handle_problem reports the outage
             if order is not None:
