@@ -37,16 +37,26 @@ def open_widget_as(page, web_url: str, buyer: str) -> None:
     page.wait_for_selector("#picker", state="hidden")
 
 
+REPLIES = ".msg.bot .bubble, .msg.agent .bubble"
+
+
 def say(page, text: str) -> None:
     page.fill("#text", text)
     page.click("#send")
 
 
-def wait_for_bot_text(page, pattern: str) -> str:
-    """The first bot bubble whose text matches `pattern` (regex)."""
-    locator = page.locator(".msg.bot .bubble, .msg.agent .bubble").filter(has_text=re.compile(pattern))
-    locator.first.wait_for(timeout=REPLY_TIMEOUT_MS)
-    return locator.first.text_content()
+def replies_seen(page) -> int:
+    return page.locator(REPLIES).count()
+
+
+def wait_for_bot_text(page, pattern: str, after: int = 0) -> str:
+    """The text of the first reply after the first `after` ones that matches `pattern` (regex)."""
+    page.wait_for_function(
+        """([selector, after, pattern]) => Array.from(document.querySelectorAll(selector)).slice(after)
+               .some((node) => new RegExp(pattern).test(node.textContent))""",
+        arg=[REPLIES, after, pattern], timeout=REPLY_TIMEOUT_MS)
+    texts = page.locator(REPLIES).all_text_contents()[after:]
+    return next(text for text in texts if re.search(pattern, text))
 
 
 def test_buyer_reports_a_broken_bottle_uploads_a_photo_and_accepts_2_plus_3(stack, web_url, new_page, tmp_path):
@@ -60,8 +70,9 @@ def test_buyer_reports_a_broken_bottle_uploads_a_photo_and_accepts_2_plus_3(stac
     page.locator(".msg.buyer img").first.wait_for(timeout=REPLY_TIMEOUT_MS)
     offer = wait_for_bot_text(page, "2元")
     assert "3元" in offer
+    seen = replies_seen(page)
     page.locator(".quick button", has_text="好的").click()
-    wait_for_bot_text(page, "已发放|登记|好评")
+    wait_for_bot_text(page, "登记|安排", after=seen)
     assert ledger(stack.db_url, buyer)[len(before):] == [("compensation", 200, "paid", "bot"),
                                                            ("review_rebate", 300, "promised", "bot")]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # usable at phone width
@@ -79,8 +90,9 @@ def test_handoff_agent_edits_a_suggested_draft_and_the_buyer_sees_it(stack, web_
     wait_for_bot_text(buyer_page, "照片")
     buyer_page.set_input_files("#photo", str(png_photo(tmp_path / "cup.png")))
     wait_for_bot_text(buyer_page, "2元")
+    seen = replies_seen(buyer_page)
     say(buyer_page, "转人工")
-    wait_for_bot_text(buyer_page, "人工|客服")
+    wait_for_bot_text(buyer_page, "人工|客服", after=seen)
 
     agent = new_page(1440, 900)
     agent.goto(web_url + "/console")
