@@ -87,7 +87,10 @@ class ValidatePhotoForm(FormValidationAction):
     async def validate_photo(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[Text, Any]:
         if not value or value == "text_only":
-            d.utter(dispatcher, "utter_photo_text_only")
+            # Only a reply to our photo question gets the "text is no photo" re-ask. A slot reset to None by
+            # the action that opens the form also reaches this validator, and must stay silent.
+            if value == "text_only":
+                d.utter(dispatcher, "utter_photo_text_only")
             return {"photo": None}
         return {"photo": str(value)}
 

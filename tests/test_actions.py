@@ -182,6 +182,16 @@ def test_photo_is_asked_first_and_text_alone_does_not_count(db_url):
     assert slot_values(events)["photo"] == "upload/abc.jpg"
 
 
+def test_opening_the_photo_form_does_not_scold_a_buyer_who_was_not_asked_yet(db_url):
+    # The action that opens the form resets the photo slot after the buyer's message; rasa_sdk then validates
+    # that None. The "text is no photo" re-ask belongs to a reply to our question only.
+    track = tracker(text="瓶子碎了，订单886600010001", intent="damaged", active_loop="photo_form")
+    track.events.append({"event": "slot", "name": "photo", "value": None})
+    events, messages = run(ValidatePhotoForm(), track)
+    assert messages == []
+    assert slot_values(events).get("photo") is None
+
+
 def test_a_side_question_is_not_taken_as_the_photo(db_url):
     events, _ = run(ValidatePhotoForm(), tracker(text="运费谁出？", intent="shipping_fee", active_loop="photo_form",
                                                  slots={"requested_slot": "photo"}))
