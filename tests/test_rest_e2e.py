@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -19,42 +17,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.convtest.stack import StackError, newest_model, start_stack
 from bot.db.migrate import upgrade
 from bot.db.models import LedgerEntry
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
-from bot.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
-RASA = PROJECT_ROOT / ".venv" / "bin" / "rasa"
 PHOTO = {"attachments": [{"type": "photo", "ref": "upload/e2e-bottle.jpg"}]}
 
 
-def newest_model() -> Path | None:
-    if os.environ.get("AFTERSALES_MODEL"):
-        return Path(os.environ["AFTERSALES_MODEL"])
-    models = sorted((PROJECT_ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 class Stack:
-    def __init__(self, rasa_port: int):
-        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+    def __init__(self, rasa_url: str, db_url: str):
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.db_url = db_url
         self.latencies: list[float] = []
 
     def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
@@ -71,6 +48,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
+    """The shared launcher (bot/convtest/stack.py) on a temporary demo-shop database."""
     model = newest_model()
     if model is None or not model.exists():
         pytest.skip("no trained model (run scripts/train_if_stale.sh)")
@@ -79,41 +57,16 @@ def stack(tmp_path_factory):
     upgrade(db_url)
     with session_scope(db_url) as session:
         seed_demo_shop(session)
-    actions_port, rasa_port = free_port(), free_port()
-    (tmp / "endpoints.yml").write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
-    env = {**os.environ, "AFTERSALES_DB_URL": db_url, "AFTERSALES_TEST_CLOCK": "1"}
-    logs = [open(tmp / name, "w") for name in ("actions.log", "rasa.log")]
-    processes = [
-        subprocess.Popen([str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-                         cwd=PROJECT_ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen([str(RASA), "run", "--model", str(model), "--enable-api", "--port", str(rasa_port),
-                          "--endpoints", str(tmp / "endpoints.yml"), "--credentials",
-                          str(PROJECT_ROOT / "credentials.yml")],
-                         cwd=PROJECT_ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
-    ]
     try:
-        deadline = time.time() + 300
-        while not (get_ok(f"http://127.0.0.1:{rasa_port}/status") and get_ok(f"http://127.0.0.1:{actions_port}/health")):
-            if time.time() > deadline or any(p.poll() is not None for p in processes):
-                for log in logs:
-                    log.flush()
-                tails = "\n".join(Path(log.name).read_text()[-3000:] for log in logs)
-                pytest.fail(f"the stack did not start:\n{tails}")
-            time.sleep(1)
-        running = Stack(rasa_port)
-        running.db_url = db_url
+        servers = start_stack(model, tmp, db_url)
+    except StackError as exc:
+        pytest.fail(str(exc))
+    try:
+        running = Stack(servers.rasa_url, db_url)
         yield running
         report_latency(running.latencies)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
+        servers.stop()
         dispose_engines()
 
 

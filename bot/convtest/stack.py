@@ -1,0 +1,135 @@
+"""Start the whole stack for tests and benchmarks: `rasa run actions` + `rasa run --enable-api`.
+
+Both on free local ports, with a temporary endpoints file (in-memory tracker store, so a test run leaves
+nothing behind), the order database given by URL and the action server in test mode
+(AFTERSALES_TEST_CLOCK=1: metadata may set the clock and the conversation's database). Used by
+`python -m bot.convtest`, tests/test_rest_e2e.py and bench/bench_e2e.py. The servers are subprocesses:
+bot/ still never imports Rasa.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+from bot.settings import PROJECT_ROOT
+
+RASA = PROJECT_ROOT / ".venv" / "bin" / "rasa"
+MODEL_ENV = "AFTERSALES_MODEL"
+START_TIMEOUT_S = 300
+
+
+class StackError(RuntimeError):
+    """The servers did not come up; the message carries the end of their logs."""
+
+
+def newest_model(models_dir: Path = PROJECT_ROOT / "models") -> Optional[Path]:
+    """AFTERSALES_MODEL if set, else the newest models/*.tar.gz, else None."""
+    if os.environ.get(MODEL_ENV):
+        return Path(os.environ[MODEL_ENV])
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_ok(url: str, timeout: float = 2) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class RunningStack:
+    rasa_url: str  # e.g. http://127.0.0.1:5005
+    actions_url: str  # e.g. http://127.0.0.1:5055
+    db_url: str
+    startup_s: float = 0.0  # from process start to both servers answering
+    processes: list = field(default_factory=list)
+    logs: list = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def log_tails(self, chars: int = 3000) -> str:
+        for log in self.logs:
+            log.flush()
+        return "\n".join(f"--- {Path(log.name).name}\n{Path(log.name).read_text(errors='replace')[-chars:]}"
+                         for log in self.logs)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        for log in self.logs:
+            log.close()
+        self.processes, self.logs = [], []
+
+
+def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True,
+                timeout_s: float = START_TIMEOUT_S) -> RunningStack:
+    """Start both servers and wait until they answer (raises StackError with the logs' ends)."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    actions_port, rasa_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    env = {**os.environ, "AFTERSALES_DB_URL": db_url}
+    if test_mode:
+        env["AFTERSALES_TEST_CLOCK"] = "1"
+    stack = RunningStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", db_url)
+    stack.logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
+    started = time.perf_counter()
+    stack.processes = [
+        subprocess.Popen([str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                         cwd=PROJECT_ROOT, env=env, stdout=stack.logs[0], stderr=subprocess.STDOUT),
+        subprocess.Popen([str(RASA), "run", "--model", str(model), "--enable-api", "--port", str(rasa_port),
+                          "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")],
+                         cwd=PROJECT_ROOT, env=env, stdout=stack.logs[1], stderr=subprocess.STDOUT),
+    ]
+    try:
+        _wait_until_up(stack, started + timeout_s)
+    except BaseException:
+        tails = stack.log_tails()
+        stack.stop()
+        raise StackError(f"the stack did not start:\n{tails}")
+    stack.startup_s = time.perf_counter() - started
+    return stack
+
+
+def _wait_until_up(stack: RunningStack, deadline: float) -> None:
+    """Rasa's /status answers only once the model is loaded; the action server's /health once it serves."""
+    while not (get_ok(f"{stack.rasa_url}/status") and get_ok(f"{stack.actions_url}/health")):
+        if time.perf_counter() > deadline:
+            raise StackError("timed out")
+        if any(p.poll() is not None for p in stack.processes):
+            raise StackError("a server exited")
+        time.sleep(0.5)
+
+
+@contextmanager
+def running_stack(model: Path, workdir: Path, db_url: str, **kwargs) -> Iterator[RunningStack]:
+    stack = start_stack(model, workdir, db_url, **kwargs)
+    try:
+        yield stack
+    finally:
+        stack.stop()
