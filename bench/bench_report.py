@@ -4,7 +4,8 @@
 
 Builds (once; cached in DIR, default $TMPDIR/aftersales-bench-report-<N>) an order database with the demo
 shop and N generated conversations over 28 days, and the matching tracker store (Rasa's `events` table,
-about 30 events per conversation). The report's two indexes are added to the events table (as `python -m bot.report tracker-index` does).
+about 30 events per conversation). The report's two indexes are added to the events table
+(as `python -m bot.report tracker-index` does).
 Then, in the same run, times:
   baseline   SELECT COUNT(*) FROM events (SQLite answers it from the smallest index), and the same count
              with a filter on `data`, which forces one pass over every row: the cost of touching it all;

@@ -101,3 +101,15 @@ def test_report_over_the_history_adds_up(engines):
     assert report.compensation_total_fen > 0 and report.scenarios and report.repeat_claimers
     assert all(s.order_numbers for s in report.scenarios)
     assert report.score.total is not None
+
+
+def test_history_leaves_the_agents_queue_alone(engines):
+    app, tracker = engines
+    seed_history(app, tracker, CONFIG, end=END)
+    with app.connect() as connection:
+        open_handoffs = connection.execute(select(func.count()).select_from(Handoff)
+                                           .where(Handoff.status != "closed")).scalar_one()
+        latest = connection.execute(select(func.max(AfterSalesCase.updated_at))
+                                    .where(AfterSalesCase.buyer_id.like("hist_%"))).scalar_one()
+    assert open_handoffs == 0
+    assert latest <= END

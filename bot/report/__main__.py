@@ -4,7 +4,8 @@
       print the figures for [since, until) (China time; a bare date is its midnight) as tables,
       or as JSON; --csv also writes one CSV file per table into DIR. Default period: the last 21 days.
   python -m bot.report seed-history [--conversations N] [--days D] [--seed S] [--replace]
-      write N past conversations (tracker events + cases, hand-offs, ledger) over the last D days;
+      write N past conversations (tracker events + cases, hand-offs, ledger) over the D days before
+      yesterday (the console's live list covers the last 24 hours: it stays the real ones);
       does nothing if the history is already there (unless --replace). Run it after `python -m bot db seed`.
   python -m bot.report tracker-index
       add the report's two indexes to Rasa's events table (once; the report is slow without them).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -125,8 +127,9 @@ def seed_history_command(argv: list[str]) -> int:
     tracker = create_engine(url, future=True)
     try:
         config = HistoryConfig(conversations=args.conversations, days=args.days, seed=args.seed)
-        summary = seed_history(get_engine(args.db_url), tracker, config, end=now_cn().replace(microsecond=0),
-                               replace=args.replace)
+        # A day before now: the console lists cases of the last 24 hours as live conversations.
+        end = now_cn().replace(microsecond=0) - timedelta(days=1)
+        summary = seed_history(get_engine(args.db_url), tracker, config, end=end, replace=args.replace)
     except RuntimeError as exc:
         print(f"bot.report: {exc}", file=sys.stderr)
         return 1

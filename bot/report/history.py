@@ -1,7 +1,9 @@
 """Past conversations for the demo (and the benchmark): tracker events in Rasa's format plus the matching
 buyers, orders, cases, hand-offs and ledger rows, so the report page shows something on a fresh install.
 
-Deterministic: the same seed, count, span and end time give the same history. Everything it writes is
+Deterministic: the same seed, count, span and end time give the same history. Every generated hand-off is
+closed by `end`, and the command ends the history a day before now, so the console's queue and its
+"live in the last 24 hours" list show only real conversations. Everything it writes is
 recognisable and removable: buyer ids and Rasa sender ids start with `hist_`, order numbers with `7766`.
 The dialogue itself is not run (that would take minutes per thousand conversations); each conversation
 follows the event sequence the live bot records for the same path (docs/report.md shows one).
@@ -221,7 +223,7 @@ class _Generator:
         hour = self.rng.choices(range(24), weights=[1, 1, 0, 0, 0, 0, 1, 2, 4, 6, 7, 7, 6, 6, 6, 6, 6, 6, 6, 7, 9,
                                                     10, 8, 4])[0]
         moment = self.start + day * D + hour * H + self.rng.randrange(3600) * timedelta(seconds=1)
-        return min(moment, self.end - 2 * H)
+        return min(moment, self.end - 6 * H)
 
     # -- rows
     def buyer_rows(self) -> list[dict]:
@@ -380,15 +382,11 @@ class _Generator:
         self.ids.handoff += 1
         batch.handoffs.append(handoff)
         case.update(status="handed_off", updated_at=t.now)
-        taken = t.now + self.rng.randrange(2, 40) * MIN
-        if taken > self.end:
-            return  # still waiting in the queue
+        # Every generated hand-off is over by `end`: the agents' queue shows only real conversations.
+        taken = min(t.now + self.rng.randrange(2, 40) * MIN, self.end)
+        done = min(taken + self.rng.randrange(10, 300) * MIN, self.end)
         agent = self.rng.choice(AGENTS)
-        handoff.update(status="taken", agent_id=agent.split(":")[1], taken_at=taken)
-        done = taken + self.rng.randrange(10, 300) * MIN
-        if done > self.end:
-            return
-        handoff.update(status="closed", closed_at=done)
+        handoff.update(status="closed", agent_id=agent.split(":")[1], taken_at=taken, closed_at=done)
         if ladder is not None and self.rng.random() < 0.7:  # the agent settles it on the offer on the table
             rule, step, parts = ladder
             self._grant(batch, case, rule, step, parts, price, agent, done, order_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file, json
@@ -76,4 +76,4 @@ def _require_agent(handler: Handler) -> Handler:
 
 report_bp = make_report_blueprint(_require_agent)
 
-__all__: list[Any] = ["report_bp", "make_report_blueprint", "period_from_query"]
+__all__ = ["report_bp", "make_report_blueprint", "period_from_query"]
