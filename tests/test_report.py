@@ -158,14 +158,19 @@ def seed_app(url: str) -> None:
 def history(db_url, tmp_path):
     """(app engine, tracker engine) over the hand-made history."""
     seed_app(db_url)
-    tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    # SQLite: a tracker file of its own, as in production; PostgreSQL: Rasa's table in the same database
+    # (the name `events` does not clash), so both backends run the tracker queries too.
+    tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}" if db_url.startswith("sqlite") else db_url
     events = create_engine(tracker_url, future=True)
+    tracker_metadata.drop_all(events)
     tracker_metadata.create_all(events)
     with events.begin() as connection:
         connection.execute(insert(EVENTS), hand_made_tracker().rows)
     app = make_engine(db_url)
     yield app, events
     app.dispose()
+    if not db_url.startswith("sqlite"):  # leave the shared PostgreSQL test database as the conftest made it
+        tracker_metadata.drop_all(events)
     events.dispose()
 
 
