@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import and_, distinct, exists, func, select
+from sqlalchemy import and_, case, distinct, exists, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from bot.db.models import AfterSalesCase, Handoff, LedgerEntry, Order, OrderItem, Shipment
@@ -319,8 +319,6 @@ def _median(values: list[float]) -> float | None:
 
 def _approver_group():
     """'bot' or 'agent' (every agent:<id> together)."""
-    from sqlalchemy import case
-
     return case((LedgerEntry.approved_by == "bot", "bot"), else_="agent")
 
 

@@ -11,16 +11,20 @@ decorator with require_agent's contract (tests, or a service with another login)
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Awaitable, Callable, Optional
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file, json
+from sqlalchemy.exc import OperationalError
 
 from bot.clock import now_cn
+from bot.db.session import DatabaseUnavailable
 from bot.report import run_report
 from bot.report.period import Period
 
+logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS = {"report.js": "text/javascript; charset=utf-8", "report.css": "text/css; charset=utf-8"}
 DEFAULT_DAYS = 21
@@ -62,7 +66,11 @@ def make_report_blueprint(auth: Callable[[Handler], Handler]) -> Blueprint:
         except ValueError as exc:
             return json({"error": str(exc)}, status=400)
         db_url = getattr(request.app.ctx, "db_url", None)
-        report = await asyncio.to_thread(run_report, period, app_url=db_url)  # SQLAlchemy is blocking
+        try:
+            report = await asyncio.to_thread(run_report, period, app_url=db_url)  # SQLAlchemy is blocking
+        except (DatabaseUnavailable, OperationalError) as exc:
+            logger.warning("report: database unavailable: %s", exc)
+            return json({"error": "database unavailable"}, status=503)
         return json(report.to_dict(), ensure_ascii=False)
 
     return blueprint
