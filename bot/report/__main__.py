@@ -2,7 +2,7 @@
 
   python -m bot.report --since 2026-11-01 --until 2026-11-23 [--csv DIR] [--json]
       print the figures for [since, until) (China time; a bare date is its midnight) as tables,
-      or as JSON; --csv also writes one CSV file per table into DIR. Default period: the last 21 days.
+      or as JSON; --csv also writes one CSV file per table into DIR. Default period: the last 28 days and today.
   python -m bot.report seed-history [--conversations N] [--days D] [--seed S] [--replace]
       write N past conversations (tracker events + cases, hand-offs, ledger) over the D days before
       yesterday (the console's live list covers the last 24 hours: it stays the real ones);
@@ -34,7 +34,7 @@ from bot.report.settings import report_settings, tracker_db_url
 from bot.report.tracker import ensure_report_indexes, has_events_table
 
 EXIT_UNAVAILABLE = 3
-DEFAULT_DAYS = 21
+DEFAULT_DAYS = 28
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +86,7 @@ def _period(since: str | None, until: str | None, now) -> Period:
     if since is None and until is None:
         return Period.last_days(DEFAULT_DAYS, now)
     if since is None or until is None:
-        raise ValueError("give both --since and --until (or neither, for the last 21 days)")
+        raise ValueError("give both --since and --until (or neither, for the last 28 days)")
     return Period.parse(since, until)
 
 

@@ -27,18 +27,18 @@ from bot.report.period import Period
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS = {"report.js": "text/javascript; charset=utf-8", "report.css": "text/css; charset=utf-8"}
-DEFAULT_DAYS = 21
+DEFAULT_DAYS = 28
 MAX_DAYS = 366  # one request may not ask the database for years of figures
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
 
 def period_from_query(since: Optional[str], until: Optional[str], now) -> Period:
-    """Both bounds, or neither (the last 21 days); ValueError for anything else."""
+    """Both bounds, or neither (the last 28 days and today); ValueError for anything else."""
     if not since and not until:
         return Period.last_days(DEFAULT_DAYS, now)
     if not since or not until:
-        raise ValueError("give both since and until (YYYY-MM-DD), or neither")
+        raise ValueError("give both since and until (YYYY-MM-DD), or neither (the last 28 days)")
     period = Period.parse(since, until)
     if (period.until - period.since).days > MAX_DAYS:
         raise ValueError(f"a period of at most {MAX_DAYS} days")

@@ -14,11 +14,11 @@ import urllib.request
 
 import pytest
 
+from bot.convtest.stack import free_port, get_ok
 from bot.settings import PROJECT_ROOT
 from bot.web.auth import DEMO_AGENT_TOKEN
 
 from browser_helpers import SCREENSHOTS
-from test_rest_e2e import free_port, get_ok
 
 pytestmark = [pytest.mark.slow]
 

@@ -238,7 +238,7 @@
   function init() {
     const now = new Date();
     $("until").value = isoDay(new Date(now.getTime() + 24 * 3600 * 1000));
-    $("since").value = isoDay(new Date(now.getTime() - 21 * 24 * 3600 * 1000));
+    $("since").value = isoDay(new Date(now.getTime() - 28 * 24 * 3600 * 1000));
     $("period").addEventListener("submit", (event) => { event.preventDefault(); load(); });
     $("login").addEventListener("submit", (event) => {
       event.preventDefault();
