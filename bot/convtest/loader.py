@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from bot.convtest.schema import Conversation
 
 SUITE_KEYS = ("description", "conversations")
+# Top-level keys starting with "x-" hold YAML anchors for reuse (`x-bottle: &bottle {...}`), as in the rule packs.
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _load_document(document: Any, path: str) -> Loaded:
         return Loaded(errors=[SuiteError(path, 1, "a suite file is a mapping with a `conversations:` list")])
     loaded = Loaded()
     for key in document:
-        if key not in SUITE_KEYS:
+        if key not in SUITE_KEYS and not str(key).startswith("x-"):
             loaded.errors.append(SuiteError(path, _key_line(document, key),
                                             f"unknown key {key!r} (a suite has: {', '.join(SUITE_KEYS)})"))
     conversations = document.get("conversations")
