@@ -19,8 +19,10 @@ db: setup         ## create/upgrade the database and seed the demo shop
 eval: setup       ## NLU figures on the labeled buyer messages, with both baselines
 	.venv/bin/python -m actions.eval_nlu $${EVAL:-../shared/eval/dev.jsonl} --model $$(scripts/train_if_stale.sh | tail -n 1)
 
-bench: setup      ## benchmarks (figures, not pass/fail)
+bench: setup      ## benchmarks (figures, not pass/fail); BENCH_TRAIN=warm skips training from scratch (10-25 min)
 	.venv/bin/python bench/bench_policy.py
+	.venv/bin/python bench/bench_e2e.py --model $$(scripts/train_if_stale.sh | tail -n 1)
+	.venv/bin/python bench/bench_train.py $$([ "$${BENCH_TRAIN:-scratch}" = warm ] && echo --warm-only)
 
 clean:
 	rm -rf models/ reports/ .rasa/ var/ logs/
