@@ -17,10 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.convtest.stack import StackError, newest_model, start_stack
-from bot.db.migrate import upgrade
+from bot.convtest.stack import StackError, demo_shop_database, newest_model, start_stack
 from bot.db.models import LedgerEntry
-from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -53,10 +51,7 @@ def stack(tmp_path_factory):
     if model is None or not model.exists():
         pytest.skip("no trained model (run scripts/train_if_stale.sh)")
     tmp = tmp_path_factory.mktemp("e2e")
-    db_url = f"sqlite:///{tmp / 'aftersales.db'}"
-    upgrade(db_url)
-    with session_scope(db_url) as session:
-        seed_demo_shop(session)
+    db_url = demo_shop_database(tmp / "aftersales.db")
     try:
         servers = start_stack(model, tmp, db_url)
     except StackError as exc:

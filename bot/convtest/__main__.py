@@ -15,7 +15,7 @@ from typing import Optional
 from bot.convtest.loader import load_paths
 from bot.convtest.report import result_lines, summary_line, write_junit
 from bot.convtest.runner import ConversationResult, Runner
-from bot.convtest.stack import StackError, get_ok, newest_model, start_stack
+from bot.convtest.stack import StackError, demo_shop_database, get_ok, newest_model, start_stack
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -59,25 +59,12 @@ def run(args: argparse.Namespace, conversations: list, workdir: Path) -> list[Co
     if model is None or not model.exists():
         raise StackError("no trained model: run scripts/train_if_stale.sh or pass --model")
     print(f"starting the stack with {model.name} …", file=sys.stderr)
-    stack = start_stack(model, workdir / "stack", base_database(workdir))
+    stack = start_stack(model, workdir / "stack", demo_shop_database(workdir / "base.db"))
     print(f"stack up in {stack.startup_s:.1f} s", file=sys.stderr)
     try:
         return run_against(stack.rasa_url, args, conversations, workdir)
     finally:
         stack.stop()
-
-
-def base_database(workdir: Path) -> str:
-    """The database of messages that carry no test database (none of ours): the demo shop."""
-    from bot.db.migrate import upgrade
-    from bot.db.seed import seed_demo_shop
-    from bot.db.session import session_scope
-
-    url = f"sqlite:///{workdir / 'base.db'}"
-    upgrade(url)
-    with session_scope(url) as session:
-        seed_demo_shop(session)
-    return url
 
 
 def run_against(rasa_url: str, args: argparse.Namespace, conversations: list, workdir: Path) -> list[ConversationResult]:

@@ -51,6 +51,20 @@ def get_ok(url: str, timeout: float = 2) -> bool:
         return False
 
 
+def demo_shop_database(path: Path) -> str:
+    """A migrated SQLite file with the demo shop, as the servers' default database; returns its URL.
+    (The conversation runner gives each conversation its own database; this one serves everything else.)"""
+    from bot.db.migrate import upgrade
+    from bot.db.seed import seed_demo_shop
+    from bot.db.session import session_scope
+
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with session_scope(url) as session:
+        seed_demo_shop(session)
+    return url
+
+
 @dataclass
 class RunningStack:
     rasa_url: str  # e.g. http://127.0.0.1:5005
