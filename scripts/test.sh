@@ -11,6 +11,11 @@ export AFTERSALES_MODEL="$model"
 echo "== rasa data validate"
 .venv/bin/rasa data validate --domain domain.yml --data data --config config.yml
 
+echo "== rasa test core (dialogue stories, every prediction must be right)"
+.venv/bin/rasa test core --model "$model" --stories tests/test_stories.yml --fail-on-prediction-errors \
+  --out reports/stories >reports/stories.log 2>&1 || { tail -40 reports/stories.log; echo "STORY TESTS FAILED" >&2; exit 1; }
+grep -E "Finished evaluating|Correct:|Accuracy" reports/stories.log | head -5 || true
+
 echo "== pytest"
 status=0
 .venv/bin/python -m pytest -q --junitxml=reports/junit.xml "$@" || status=$?
