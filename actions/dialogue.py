@@ -23,6 +23,7 @@ from bot.service import (
     CaseInputs,
     DatabaseUnavailable,
     defect_from_text,
+    reason_from_text,
     usable_from_text,
 )
 from bot.policy.types import AFTER_SALES_INTENTS
@@ -168,6 +169,7 @@ def case_inputs(tracker: Tracker, **overrides: Any) -> CaseInputs:
         order_number=tracker.get_slot("order_number"), usable=tracker.get_slot("usable"), photo_refs=refs,
         return_shipping_quote_fen=yuan_to_fen(quote) if quote else None,
         defect=defect_from_text(_first_problem_text(tracker)) if problem == "minor_defect" else None,
+        reason=reason_from_text(_first_problem_text(tracker)),
     )
     values.update(overrides)
     return CaseInputs(**values)

@@ -16,7 +16,7 @@ from bot.db.models import LedgerEntry
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.scripts import VARIABLES, ScriptBook, display_time, reply_variables, template_variables
-from bot.service import AfterSalesService, CaseInputs, CaseNotFound, NothingToAccept, OrderNotFound, usable_from_text
+from bot.service import AfterSalesService, CaseInputs, CaseNotFound, NothingToAccept, OrderNotFound, reason_from_text, usable_from_text
 from bot.settings import PROJECT_ROOT
 
 BOOK = ScriptBook.load()
@@ -50,6 +50,13 @@ def test_display_time_and_usable_words():
     assert usable_from_text("杯子碎成好几块，完全不能用了") is False
     assert usable_from_text("有个小缺口，不影响使用") is True
     assert usable_from_text("瓶子破了") is None
+
+
+def test_refund_reasons_stated_in_words():
+    assert reason_from_text("客服说没货了，那就退款吧") == "out_of_stock"
+    assert reason_from_text("我地址填错了，包裹被退回去了") == "wrong_address"
+    assert reason_from_text("快递员说电话打不通就退回了") == "phone_unreachable"
+    assert reason_from_text("不想要了，退款吧") is None
 
 
 @pytest.fixture()

@@ -29,6 +29,13 @@ DEFECT_WORDS = (("scratch", ("划痕", "刮花", "划伤", "刮痕")), ("scissor
                 ("bubble", ("气泡",)), ("smell", ("异味", "气味", "味道", "臭")), ("blemish", ("瑕疵", "斑点", "黑点")))
 
 
+# Refund reasons a buyer states in words (rules-from-seeds A11 buyer's fault, B out of stock). Only reasons that
+# change the resolution are read; "不想要了" and the like need no reason (they are the default).
+REASON_WORDS = (("out_of_stock", ("缺货", "没货", "断货", "库存不足")),
+                ("wrong_address", ("地址写错", "地址填错", "填错地址", "写错地址", "地址错了", "写错了地址", "填错了地址")),
+                ("phone_unreachable", ("电话打不通", "电话没打通", "手机没电", "手机停机", "没接到电话", "没接电话")))
+
+
 @dataclass(frozen=True)
 class CaseInputs:
     """What the conversation knows about a problem, beyond the order itself."""
@@ -53,6 +60,14 @@ def usable_from_text(text: str) -> Optional[bool]:
         return False
     if any(word in text for word in USABLE_WORDS):
         return True
+    return None
+
+
+def reason_from_text(text: str) -> Optional[str]:
+    """The refund reason the buyer's words state (out_of_stock, wrong_address, phone_unreachable), else None."""
+    for reason, words in REASON_WORDS:
+        if any(word in text for word in words):
+            return reason
     return None
 
 
