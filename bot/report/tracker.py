@@ -11,7 +11,7 @@ sender's next one (found with the window function LEAD: SQLite >= 3.25, PostgreS
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -62,14 +62,18 @@ SECONDS_PER_DAY = 86400
 CHINA_OFFSET_S = 8 * 3600
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    """One conversation as the tracker store saw it."""
+class SessionRow(NamedTuple):
+    """One conversation as the tracker store saw it (a NamedTuple: 100,000 of them are built per report)."""
 
     sender_id: str
     started: float  # epoch seconds of its session_started event
     has_user_message: bool
     ended_inside_form: bool  # its last form event opened a form: the bot was still asking for something
+
+
+def day_number(timestamp: float) -> int:
+    """Days since 1970-01-01 in China time: the same as `china_day` computes in SQL."""
+    return int((timestamp + CHINA_OFFSET_S) // SECONDS_PER_DAY)
 
 
 def has_events_table(engine: Engine) -> bool:
