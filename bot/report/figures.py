@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -157,38 +158,51 @@ class Report:
 def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | None,
                  settings: ReportSettings, *, now: datetime, rule_titles: dict[str, str] | None = None) -> Report:
     """All figures for `period`. `tracker_engine` None (or a database without an `events` table) leaves the
-    conversation figures out and says so in `notes`; everything from the order database is still there."""
+    conversation figures out and says so in `notes`; everything from the order database is still there.
+
+    The two databases are independent, so the tracker store is read in a second thread while the order
+    database is read here (sqlite3 and psycopg2 release the GIL while a query runs)."""
     tail = period.until + timedelta(seconds=settings.tail_seconds)
     titles = rule_titles or {}
     notes: list[str] = []
-    with app_engine.connect() as app:
-        handoffs = _handoffs(app, period.since, tail)
-        cases = _case_spans(app, period.since, tail)
-        case_figures = _case_figures(app, period)
-        by_kind = _money_rows(app, period, LedgerEntry.kind, ACTIVE_LEDGER)
-        by_rule = tuple(MoneyRow(r.key, r.entries, r.amount_fen, _rule_title(r.key, titles))
-                        for r in _money_rows(app, period, LedgerEntry.rule_id, ACTIVE_LEDGER))
-        by_approver = _money_rows(app, period, _approver_group(), ACTIVE_LEDGER)
-        unpaid = _money_rows(app, period, LedgerEntry.kind, LedgerEntry.state == "promised")
-        claimers = _repeat_claimers(app, period, settings.repeat_claims)
-        scenarios = _scenarios(app, period, settings, titles)
-        score = service_score(_score_problems(app, period, now), _orders_paid(app, period), settings.score)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        tracker_future = pool.submit(_read_tracker, tracker_engine, period, tail)
+        with app_engine.connect() as app:
+            handoffs = _handoffs(app, period.since, tail)
+            cases = _case_spans(app, period.since, tail)
+            case_figures = _case_figures(app, period)
+            by_kind = _money_rows(app, period, LedgerEntry.kind, ACTIVE_LEDGER)
+            by_rule = tuple(MoneyRow(r.key, r.entries, r.amount_fen, _rule_title(r.key, titles))
+                            for r in _money_rows(app, period, LedgerEntry.rule_id, ACTIVE_LEDGER))
+            by_approver = _money_rows(app, period, _approver_group(), ACTIVE_LEDGER)
+            unpaid = _money_rows(app, period, LedgerEntry.kind, LedgerEntry.state == "promised")
+            claimers = _repeat_claimers(app, period, settings.repeat_claims)
+            scenarios = _scenarios(app, period, settings, titles)
+            score = service_score(_score_problems(app, period, now), _orders_paid(app, period), settings.score)
+        tracker_read = tracker_future.result()
 
-    tracker_ok = tracker_engine is not None and tracker.has_events_table(tracker_engine)
     conversations, intents, trend = None, (), {}
-    if tracker_ok:
-        with tracker_engine.connect() as events:
-            sessions = tracker.sessions(events, period.since_ts, tail.timestamp())
-            conversations = _conversation_figures(period, sessions, handoffs, cases)
-            intents, trend = _intent_figures(period, tracker.intents_by_day(events, period.since_ts,
-                                                                            period.until_ts))
-        if tracker.missing_report_indexes(tracker_engine):
+    if tracker_read is None:
+        notes.append("tracker store unavailable (no events table): conversation and intent figures left out")
+    else:
+        sessions, intent_rows, missing_indexes = tracker_read
+        conversations = _conversation_figures(period, sessions, handoffs, cases)
+        intents, trend = _intent_figures(period, intent_rows)
+        if missing_indexes:
             notes.append("the tracker store lacks the report's indexes: slow on a large store "
                          "(create them with `python -m bot.report tracker-index`)")
-    else:
-        notes.append("tracker store unavailable (no events table): conversation and intent figures left out")
-    return Report(period, now, tracker_ok, conversations, intents, trend, case_figures, by_kind, by_rule,
-                  by_approver, unpaid, claimers, scenarios, score, tuple(notes))
+    return Report(period, now, tracker_read is not None, conversations, intents, trend, case_figures, by_kind,
+                  by_rule, by_approver, unpaid, claimers, scenarios, score, tuple(notes))
+
+
+def _read_tracker(engine: Engine | None, period: Period, tail: datetime):
+    """(sessions, intent rows, missing index names), or None without a tracker store."""
+    if engine is None or not tracker.has_events_table(engine):
+        return None
+    with engine.connect() as events:
+        sessions = tracker.sessions(events, period.since_ts, tail.timestamp())
+        intent_rows = tracker.intents_by_day(events, period.since_ts, period.until_ts)
+    return sessions, intent_rows, tracker.missing_report_indexes(engine)
 
 
 def _in_period(column, period: Period):
