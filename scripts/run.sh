@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `make run`: set up, seed the demo database, train if stale, start the action server and the Rasa server.
+# `make run`: set up, seed the demo database, train if stale, start the action server, the Rasa server and
+# the web service (widget, console, copilot API, report).
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 mkdir -p var logs
 .venv/bin/python -m bot db seed
+# A few weeks of past conversations so the service report has something to show (a no-op once present).
+.venv/bin/python -m bot.report seed-history
 model=$(scripts/train_if_stale.sh | tail -n 1)
 
 pids=()

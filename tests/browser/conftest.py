@@ -18,7 +18,8 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TESTS_DIR))
-from test_rest_e2e import free_port, get_ok, stack  # noqa: E402,F401  (the shared stack fixture)
+from test_rest_e2e import stack  # noqa: E402,F401  (the shared stack fixture)
+from bot.convtest.stack import free_port, get_ok  # noqa: E402
 
 from bot.settings import PROJECT_ROOT  # noqa: E402
 
