@@ -73,7 +73,7 @@ def run_against(rasa_url: str, args: argparse.Namespace, conversations: list, wo
     def done(result: ConversationResult) -> None:
         if progress is not None:
             progress.update(1)
-            if not result.passed:
+            if result.status == "FAIL":
                 progress.write(f"FAIL  {result.name}")
 
     runner = Runner(rasa_url, workdir / "conversations", concurrency=args.concurrency, on_done=done)
@@ -96,7 +96,7 @@ def progress_bar(total: int):
 def report(args: argparse.Namespace, results: list[ConversationResult], errors: list) -> int:
     ordered = sorted(results, key=lambda r: (r.loaded.path, r.loaded.index))
     for result in ordered:
-        if result.passed and args.quiet:
+        if result.status == "PASS" and args.quiet:
             continue
         print("\n".join(result_lines(result, verbose=args.verbose)))
     if args.junit:
