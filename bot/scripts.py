@@ -30,7 +30,7 @@ DOMAIN_PATH = PROJECT_ROOT / "domain.yml"
 VARIABLES = (
     "order_number", "item", "amount", "limit", "compensation", "rebate", "total", "refund", "subsidy",
     "voucher", "points", "threshold", "quote", "deadline", "courier", "waybill", "expected", "evidence",
-    "multiplier", "payout", "shipping", "reason", "why", "granted", "followup", "records", "kind", "title", "tax",
+    "multiplier", "payout", "payout_amount", "shipping", "reason", "why", "granted", "followup", "records", "kind", "title", "tax",
 )
 
 PART_NAMES = {
@@ -149,6 +149,8 @@ def _option_variables(option: Any) -> dict[str, str]:
     }
     payout_kind = next((k for k in ("points", "voucher", "compensation") if k in totals and k != "refund"), "")
     values["payout"] = PAYOUT_NAMES.get(payout_kind, "")
+    # The compensation alone: {amount} is the whole option, which also holds the refund when both are granted.
+    values["payout_amount"] = fen_to_display(totals.get(payout_kind, 0)) if payout_kind else values["amount"]
     quote = details.get("return_shipping_quote_fen")
     if quote is not None:
         values["quote"] = fen_to_display(int(quote))

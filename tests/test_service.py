@@ -123,3 +123,15 @@ def test_read_only_assessment_writes_no_case(service):
     service.assess(inputs(intent="shipping_fee"), record=False)
     with session_scope(service.db_url) as session:
         assert session.execute(select(AfterSalesCase).where(AfterSalesCase.buyer_id == "b_demo_1")).first() is None
+
+
+def test_compensation_next_to_a_refund_is_quoted_alone():
+    """缺货/超时 cancel: refund 39.90 + 30 % = 11.97; the reply's 赔付 figure is 11.97, not the 51.87 total."""
+    from bot.policy import load_pack, resolve
+    from bot.scripts import reply_variables
+
+    case = {"intent": "cancel_order", "platform": "tmall", "now": "2024-06-03T10:00:00+08:00",
+            "order_status": "paid_unshipped", "paid_at": "2024-06-02T09:00:00+08:00", "reason": "out_of_stock",
+            "items": [{"sku": "CUP-4", "price": "39.90", "qty": 1}]}
+    variables = reply_variables(resolve(case, load_pack()))
+    assert (variables["amount"], variables["payout_amount"]) == ("51.87", "11.97")
