@@ -34,13 +34,16 @@ class ActionStartCase(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         intent = d.latest_intent(tracker)
         events: List[EventType] = [SlotSet(slot, None) for slot in CASE_SLOTS]
-        events += [SlotSet("refusals", 0), SlotSet("order_failures", 0), SlotSet("pending_need", None),
+        # A bare order number is another try at the same question, not a new problem: wrong numbers in a
+        # row must add up to the hand-off (they used to restart the count at every number).
+        failures = int(tracker.get_slot("order_failures") or 0) if intent == "provide_order_number" else 0
+        events += [SlotSet("refusals", 0), SlotSet("order_failures", failures), SlotSet("pending_need", None),
                    SlotSet("offer_pending", False), SlotSet("usable", d.opening_usable(d.latest_text(tracker)))]
         if d.is_after_sales(intent):
             events.append(SlotSet("problem", intent))
         number = d.order_number_in_message(tracker)
         try:
-            events += self._order_events(dispatcher, tracker, number)
+            events += self._order_events(dispatcher, tracker, number, failures)
         except DatabaseUnavailable:
             # Keep the number the buyer gave; action_handle_problem reports the outage honestly.
             if number:
@@ -48,12 +51,13 @@ class ActionStartCase(Action):
         return events
 
     @staticmethod
-    def _order_events(dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None) -> List[EventType]:
+    def _order_events(dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None,
+                      failures: int = 0) -> List[EventType]:
         if number:
             order = d.service(tracker).find_order(tracker.sender_id, number)
             if order is None:  # unknown and someone else's order look the same
                 d.utter(dispatcher, "utter_order_not_found", order_number=number)
-                return [SlotSet("order_number", None), SlotSet("order_failures", 1)]
+                return [SlotSet("order_number", None), SlotSet("order_failures", failures + 1)]
             return [SlotSet("order_number", order.order_number)]
         if tracker.get_slot("order_number"):
             return []  # the order this conversation is already about
@@ -92,12 +96,13 @@ class ActionHandleProblem(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         problem = tracker.get_slot("problem")
+        if not tracker.get_slot("order_number") and (tracker.get_slot("order_failures") or 0) >= 2:
+            # before asking what went wrong: a buyer whose numbers keep failing needs a person either way
+            return d.hand_off(dispatcher, tracker, "order_unresolved", response="utter_order_unresolved_handoff")
         if not problem:
             d.utter(dispatcher, "utter_ask_problem")
             return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
         if not tracker.get_slot("order_number"):
-            if (tracker.get_slot("order_failures") or 0) >= 2:
-                return d.hand_off(dispatcher, tracker, "order_unresolved", response="utter_order_unresolved_handoff")
             d.utter(dispatcher, "utter_ask_order_number")
             return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
         inputs = d.case_inputs(tracker)
