@@ -52,6 +52,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def run(args: argparse.Namespace, conversations: list, workdir: Path) -> list[ConversationResult]:
     if args.rasa_url:
+        if not get_ok(f"{args.rasa_url.rstrip('/')}/status"):
+            raise StackError(f"no Rasa server answers at {args.rasa_url}/status (started with --enable-api?)")
         if args.actions_url and not get_ok(f"{args.actions_url.rstrip('/')}/health"):
             raise StackError(f"the action server at {args.actions_url} does not answer /health")
         return run_against(args.rasa_url, args, conversations, workdir)
