@@ -2,10 +2,8 @@
 served by the real app (bot.web.app registers report_bp) over real HTTP on the hand-made history."""
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -16,8 +14,9 @@ from sqlalchemy import create_engine, insert
 from bot.db.session import dispose_engines
 from bot.report.tracker import EVENTS, tracker_metadata
 from bot.web.auth import DEMO_AGENT_TOKEN, sign_buyer_token
+from tests.inprocess_web import serving
 from tests.test_report import hand_made_tracker, seed_app
-from tests.test_web_api import FakeRasa, free_port
+from tests.test_web_api import FakeRasa
 
 
 def get(base: str, path: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -48,23 +47,8 @@ def base(tmp_path_factory, _sqlite_template):
     patch.setenv("AFTERSALES_TRACKER_DB_URL", tracker_url)
     patch.delenv("AFTERSALES_AGENT_TOKENS", raising=False)
     app = create_app(f"report_test_{uuid.uuid4().hex[:8]}", rasa=FakeRasa(), db_url=db_url, uploads=tmp / "up")
-    port, loop, started = free_port(), asyncio.new_event_loop(), threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        server = loop.run_until_complete(app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
-                                                           access_log=False))
-        loop.run_until_complete(server.startup())
-        started.set()
-        loop.run_forever()
-        server.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(20), "web service did not start"
-    yield f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with serving(app) as url:
+        yield url
     patch.undo()
     dispose_engines()
 

@@ -5,12 +5,9 @@ multipart uploads and status codes are what a browser would see.
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import statistics
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +24,7 @@ from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.service import AfterSalesService, CaseInputs
 from bot.web.auth import DEMO_AGENT_TOKEN, sign_buyer_token
+from tests.inprocess_web import serving
 
 BOTTLE_ORDER = "886600010001"  # b_demo_1's signed 20.00-yuan glass bottle
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -64,12 +62,6 @@ class FakeRasa:
         return dict(self.parse_result, text=text)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Client:
     def __init__(self, base: str):
         self.base = base
@@ -99,27 +91,10 @@ def web(tmp_path_factory):
         seed_demo_shop(session)
     rasa = FakeRasa()
     app = create_app(f"web_test_{uuid.uuid4().hex[:8]}", rasa=rasa, db_url=db_url, uploads=tmp / "uploads")
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        server = loop.run_until_complete(app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
-                                                           access_log=False))
-        loop.run_until_complete(server.startup())
-        started.set()
-        loop.run_forever()
-        server.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(20), "web service did not start"
-    client = Client(f"http://127.0.0.1:{port}")
-    client.rasa, client.db_url, client.uploads = rasa, db_url, tmp / "uploads"
-    yield client
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with serving(app) as url:
+        client = Client(url)
+        client.rasa, client.db_url, client.uploads = rasa, db_url, tmp / "uploads"
+        yield client
     dispose_engines()
 
 
