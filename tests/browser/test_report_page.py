@@ -82,7 +82,7 @@ def test_agent_sees_the_report_with_charts(report_web, new_page):
 
     page.fill("#token", "wrong-token")
     page.click("#login button")
-    page.wait_for_function("document.getElementById('login-hint').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('login-hint').textContent.length > 0")  # a function: the page's CSP forbids eval of an expression
     page.fill("#token", DEMO_AGENT_TOKEN)
     page.click("#login button")
     page.wait_for_selector("body[data-loaded='1']", timeout=30_000)
