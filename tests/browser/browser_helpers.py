@@ -1,7 +1,13 @@
-"""Helpers for the browser tests: screenshots into docs/screenshots/ and a small real PNG to upload."""
+"""Helpers for the browser tests: screenshots into docs/screenshots/, a small real PNG to upload, and the web
+service in a subprocess."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bot.settings import PROJECT_ROOT
 
@@ -31,3 +37,33 @@ def png_photo(path: Path) -> Path:
            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
     path.write_bytes(png)
     return path
+
+
+@contextmanager
+def web_service(env: dict[str, str], log_path: Path, start_timeout: float = 60) -> Iterator[str]:
+    """`python -m bot.web` in a subprocess on a free port with `env`; yields its base URL, stops it after.
+
+    A service that does not answer /api/config in time fails the test with the end of its log."""
+    import pytest
+
+    from bot.convtest.stack import free_port, get_ok
+
+    port = free_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
+                                   cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + start_timeout
+            while not get_ok(url + "/api/config"):
+                if time.time() > deadline or process.poll() is not None:
+                    log.flush()
+                    pytest.fail("the web service did not start:\n" + log_path.read_text()[-3000:])
+                time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

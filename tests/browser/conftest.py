@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,9 +16,8 @@ import pytest
 TESTS_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TESTS_DIR))
 from test_rest_e2e import stack  # noqa: E402,F401  (the shared stack fixture)
-from bot.convtest.stack import free_port, get_ok  # noqa: E402
+from browser_helpers import web_service  # noqa: E402
 
-from bot.settings import PROJECT_ROOT  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
@@ -36,29 +32,11 @@ def web_url(stack, tmp_path_factory):
     """`python -m bot.web` against the stack's Rasa server and database."""
     tmp = tmp_path_factory.mktemp("web")
     rasa_port = urlparse(stack.url).port
-    port = free_port()
     env = {**os.environ, "AFTERSALES_DB_URL": stack.db_url, "AFTERSALES_RASA_URL": f"http://127.0.0.1:{rasa_port}",
            "AFTERSALES_UPLOAD_DIR": str(tmp / "uploads"), "AFTERSALES_DEMO": "1"}
     env.pop("AFTERSALES_AGENT_TOKENS", None)
-    log = open(tmp / "web.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while not get_ok(url + "/api/config"):
-            if time.time() > deadline or process.poll() is not None:
-                log.flush()
-                pytest.fail("the web service did not start:\n" + (tmp / "web.log").read_text()[-3000:])
-            time.sleep(0.3)
+    with web_service(env, tmp / "web.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from bot.convtest.stack import free_port, get_ok
 from bot.settings import PROJECT_ROOT
 from bot.web.auth import DEMO_AGENT_TOKEN
 
-from browser_helpers import SCREENSHOTS
+from browser_helpers import SCREENSHOTS, web_service
 
 pytestmark = [pytest.mark.slow]
 
@@ -40,26 +38,8 @@ def report_web(tmp_path_factory):
     env.pop("AFTERSALES_AGENT_TOKENS", None)
     run_ok(["bot", "db", "seed"], env)
     run_ok(["bot.report", "seed-history", "--conversations", "300"], env)
-    port = free_port()
-    log = open(tmp / "web.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while not get_ok(url + "/api/config"):
-            if time.time() > deadline or process.poll() is not None:
-                log.flush()
-                pytest.fail("the web service did not start:\n" + (tmp / "web.log").read_text()[-3000:])
-            time.sleep(0.3)
+    with web_service(env, tmp / "web.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def api_report(base: str) -> dict:
