@@ -52,7 +52,11 @@ class ValidateOrderForm(FormValidationAction):
 
     async def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
-        number = str(value or "")
+        if value is None:
+            # Not an answer: a slot reset by action_start_case (e.g. after it already counted a foreign
+            # number from the opening message) reaches this validator too and must not count again.
+            return {}
+        number = str(value)
         if number.isdigit():
             try:
                 order = d.service(tracker).find_order(tracker.sender_id, number)

@@ -160,6 +160,17 @@ def test_order_form_reasks_then_hands_over_after_two_failures(db_url):
             == "order_unresolved"
 
 
+def test_a_foreign_number_in_the_opening_message_counts_once(db_url):
+    # action_start_case counts the foreign number and resets the slot; the form must not count that reset
+    # as a second failure (that handed the buyer to a human after one message instead of re-asking).
+    track = tracker("b_demo_9", text="订单886600010001的杯子碎了", active_loop="order_form",
+                    slots={"order_failures": 1})
+    track.events.append({"event": "slot", "name": "order_number", "value": None})
+    events, messages = run(ValidateOrderForm(), track)
+    assert messages == []
+    assert slot_values(events).get("order_failures", 1) == 1
+
+
 def test_order_form_accepts_an_order_button(db_url):
     events, _ = run(ValidateOrderForm(), tracker(
         text=f'/provide_order_number{{"order_number": "{BOTTLE_20}"}}', intent="provide_order_number",
