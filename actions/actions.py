@@ -147,16 +147,14 @@ class ActionAcceptOffer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         case_id = d.case_id_slot(tracker)
         if case_id is None:
-            d.utter(dispatcher, "utter_no_offer_pending")
-            return [SlotSet("offer_pending", False)]
+            return d.no_offer_pending(dispatcher)
         inputs = d.case_inputs(tracker)
         try:
             acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot")
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except NothingToAccept:
-            d.utter(dispatcher, "utter_no_offer_pending")
-            return [SlotSet("offer_pending", False)]
+            return d.no_offer_pending(dispatcher)
         except ServiceError:
             logger.exception("accept failed for case %s", case_id)
             return d.hand_off(dispatcher, tracker, "accept_failed", inputs, case_id)
@@ -178,8 +176,7 @@ class ActionRefuseOffer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         case_id = d.case_id_slot(tracker)
         if case_id is None:
-            d.utter(dispatcher, "utter_no_offer_pending")
-            return [SlotSet("offer_pending", False)]
+            return d.no_offer_pending(dispatcher)
         inputs = d.case_inputs(tracker)
         try:
             assessment, moved = d.service(tracker).refuse(inputs, case_id)

@@ -286,6 +286,12 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
     return events
 
 
+def no_offer_pending(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """好的 / 不行 with nothing to accept or refuse: say so and clear the flag the ladder rules watch."""
+    utter(dispatcher, "utter_no_offer_pending")
+    return [SlotSet("offer_pending", False)]
+
+
 def database_down(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The honest reply when the order database cannot be reached, and an attempt to reach a human."""
     logger.error("order database unavailable for %s", tracker.sender_id)
