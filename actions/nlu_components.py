@@ -7,6 +7,7 @@ In config.yml (default.v1 recipe)::
       - name: JiebaTokenizer
       ...
       - name: DIETClassifier
+      - name: actions.nlu_components.LinearIntentBlender     # after DIET: blends its ranking with a linear model
       - name: actions.nlu_components.ShopEntityExtractor     # after the classifier
       - name: FallbackClassifier
 
@@ -18,15 +19,22 @@ makes no features). Intent classifiers and entity extractors, by contrast, run o
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
+from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (
     ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
     ENTITY_ATTRIBUTE_CONFIDENCE,
     ENTITY_ATTRIBUTE_END,
     ENTITY_ATTRIBUTE_START,
@@ -39,8 +47,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import entities as shop_entities
+from bot import intent_model
 from bot.text import normalize
 from bot.text import warm_up as warm_up_text
+
+logger = logging.getLogger(__name__)
 
 ORIGINAL_TEXT = "original_text"
 ALL_SHOP_ENTITIES = [
@@ -164,3 +175,124 @@ class ShopEntityExtractor(GraphComponent, EntityExtractorMixin):
         if "unit" in entity:
             rasa_entity["unit"] = entity["unit"]  # e.g. 件 / 个 / 块, for a quantity
         return rasa_entity
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LinearIntentBlender(GraphComponent, IntentClassifier):
+    """Trains ``bot.intent_model.IntentModel`` and blends its probabilities with the ranking before it.
+
+    Listed after DIETClassifier: DIET has already set ``intent`` and ``intent_ranking``; this component
+    replaces both with ``linear_weight * linear + (1 - linear_weight) * DIET`` (``bot.intent_model.blend``),
+    so FallbackClassifier after it judges the blended confidence. With nothing before it, the linear
+    model alone decides. Config: ``linear_weight``, ``c``, ``char_ngrams``, ``words``, ``class_weight``,
+    ``dictionary_path`` (the jieba user dictionaries, as JiebaTokenizer's).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        defaults = intent_model.IntentModelSettings()
+        return {
+            "linear_weight": 0.5,
+            "c": defaults.c,
+            "char_ngrams": list(defaults.char_ngrams),
+            "words": defaults.words,
+            "class_weight": defaults.class_weight,
+            "dictionary_path": None,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[intent_model.IntentModel] = None,
+    ) -> None:
+        weight = config["linear_weight"]
+        if not 0.0 <= float(weight) <= 1.0:
+            raise ValueError(f"LinearIntentBlender: linear_weight must be within [0, 1], got {weight}")
+        self._config = config
+        self._linear_weight = float(weight)
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LinearIntentBlender":
+        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+
+    def _settings(self) -> intent_model.IntentModelSettings:
+        return intent_model.IntentModelSettings(
+            char_ngrams=tuple(self._config["char_ngrams"]),
+            words=bool(self._config["words"]),
+            c=float(self._config["c"]),
+            class_weight=self._config["class_weight"],
+        )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [
+            example
+            for example in training_data.intent_examples
+            if isinstance(example.get(TEXT), str) and example.get(TEXT)
+        ]
+        intents = {example.get(INTENT) for example in examples}
+        if len(intents) < 2:
+            logger.warning("LinearIntentBlender: fewer than two intents in the training data; nothing trained")
+            return self._resource
+        model = intent_model.IntentModel(self._settings(), self._config["dictionary_path"])
+        model.fit([example.get(TEXT) for example in examples], [example.get(INTENT) for example in examples])
+        self._model = model
+        with self._model_storage.write_to(self._resource) as directory:
+            intent_model.save_intent_model(model, directory)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LinearIntentBlender":
+        config = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = intent_model.load_intent_model(directory)
+        except ValueError as error:
+            # Same as Rasa's own classifiers: an untrained component passes the earlier ranking through.
+            logger.warning(f"LinearIntentBlender: no trained linear model ({error}); using the ranking before it")
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._model is None:
+            return messages
+        with_text = [message for message in messages if isinstance(message.get(TEXT), str) and message.get(TEXT)]
+        if not with_text:
+            return messages
+        probabilities = self._model.predict_proba([message.get(TEXT) for message in with_text])
+        for message, linear in zip(with_text, probabilities):
+            self._set_blended_intent(message, linear)
+        return messages
+
+    def _set_blended_intent(self, message: Message, linear: Dict[Text, float]) -> None:
+        earlier = {
+            entry[INTENT_NAME_KEY]: float(entry[PREDICTED_CONFIDENCE_KEY])
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY)
+        }
+        weight = self._linear_weight if earlier else 1.0
+        ranking = intent_model.blend(linear, earlier, weight)[:LABEL_RANKING_LENGTH]
+        best_name, best_confidence = ranking[0]
+        message.set(INTENT, {INTENT_NAME_KEY: best_name, PREDICTED_CONFIDENCE_KEY: best_confidence}, add_to_output=True)
+        message.set(
+            INTENT_RANKING_KEY,
+            [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence} for name, confidence in ranking],
+            add_to_output=True,
+        )

@@ -121,6 +121,9 @@ pipeline:
     min_ngram: 1
     max_ngram: 2
   - name: LogisticRegressionClassifier
+  - name: actions.nlu_components.LinearIntentBlender
+    linear_weight: 0.6
+    dictionary_path: {jieba_dir}
   - name: actions.nlu_components.ShopEntityExtractor
 """
 
@@ -166,6 +169,11 @@ def test_tiny_model_trains_and_parses_with_normalised_entities(tmp_path: Path, m
     result = asyncio.run(agent.parse_message(text))
 
     assert result["intent"]["name"] == "damaged"
+    # The blender's ranking replaced the classifier's: both intents, blended confidences summing to 1.
+    ranking = result["intent_ranking"]
+    assert [entry["name"] for entry in ranking] == ["damaged", "greet"]
+    assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
+    assert result["intent"]["confidence"] == ranking[0]["confidence"]
     assert result["text"] == "杯子碎了两个,订单号1234567890123,赔我十三块钱"  # what the tokenizer saw
     found = [(e["entity"], e["value"], e["extractor"]) for e in result["entities"]]
     assert found == [

@@ -9,6 +9,7 @@ lower-case), and both predict a whole list at once.
 """
 from __future__ import annotations
 
+import io
 import logging
 import math
 import unicodedata
@@ -38,12 +39,40 @@ def _is_content(token: str) -> bool:
 
 
 class JiebaWords:
-    """A private jieba tokenizer (global jieba state untouched), optionally with user dictionaries."""
+    """A private jieba tokenizer (global jieba state untouched), optionally with user dictionaries.
+
+    Picklable: it keeps the dictionaries' text (not their paths), so a model that pickles it loads the same
+    words wherever it is unpickled; the jieba tokenizer itself (it holds a lock) is rebuilt on unpickling.
+    """
 
     def __init__(self, user_dictionary: str | Path | None = None) -> None:
-        self._tokenizer = jieba.Tokenizer()
-        for file in self._dictionary_files(user_dictionary):
-            self._tokenizer.load_userdict(str(file))
+        self._dictionary_texts = [file.read_text(encoding="utf-8") for file in self._dictionary_files(user_dictionary)]
+        self._tokenizer = self._build_tokenizer(self._dictionary_texts)
+
+    @classmethod
+    def from_dictionary_texts(cls, dictionary_texts: list[str]) -> "JiebaWords":
+        """A tokenizer with these user dictionaries (each the text of one jieba dictionary file)."""
+        words = cls.__new__(cls)
+        words.__setstate__({"dictionary_texts": list(dictionary_texts)})
+        return words
+
+    @property
+    def dictionary_texts(self) -> list[str]:
+        return list(self._dictionary_texts)
+
+    @staticmethod
+    def _build_tokenizer(dictionary_texts: list[str]) -> jieba.Tokenizer:
+        tokenizer = jieba.Tokenizer()
+        for text in dictionary_texts:
+            tokenizer.load_userdict(io.BytesIO(text.encode("utf-8")))
+        return tokenizer
+
+    def __getstate__(self) -> dict:
+        return {"dictionary_texts": self._dictionary_texts}
+
+    def __setstate__(self, state: dict) -> None:
+        self._dictionary_texts = state["dictionary_texts"]
+        self._tokenizer = self._build_tokenizer(self._dictionary_texts)
 
     @staticmethod
     def _dictionary_files(user_dictionary: str | Path | None) -> list[Path]:
