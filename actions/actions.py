@@ -17,6 +17,7 @@ from actions import dialogue as d
 from actions.forms import ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidateQuoteForm  # noqa: F401
 from bot.scripts import reply_variables
 from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
+from bot.service.aftersales import RETURN_OFFER_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ActionStartCase(Action):
         # row must add up to the hand-off (they used to restart the count at every number).
         failures = int(tracker.get_slot("order_failures") or 0) if intent == "provide_order_number" else 0
         events += [SlotSet("refusals", 0), SlotSet("order_failures", failures), SlotSet("pending_need", None),
-                   SlotSet("offer_pending", False), SlotSet("usable", d.opening_usable(d.latest_text(tracker)))]
+                   *d.no_offer(), SlotSet("usable", d.opening_usable(d.latest_text(tracker)))]
         if d.is_after_sales(intent):
             events.append(SlotSet("problem", intent))
         number = d.order_number_in_message(tracker)
@@ -101,10 +102,10 @@ class ActionHandleProblem(Action):
             return d.hand_off(dispatcher, tracker, "order_unresolved", response="utter_order_unresolved_handoff")
         if not problem:
             d.utter(dispatcher, "utter_ask_problem")
-            return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+            return [SlotSet("pending_need", "none"), *d.no_offer()]
         if not tracker.get_slot("order_number"):
             d.utter(dispatcher, "utter_ask_order_number")
-            return [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+            return [SlotSet("pending_need", "none"), *d.no_offer()]
         inputs = d.case_inputs(tracker)
         try:
             assessment = d.service(tracker).assess(inputs, d.case_id_slot(tracker))
@@ -112,7 +113,7 @@ class ActionHandleProblem(Action):
             return d.database_down(dispatcher, tracker)
         except OrderNotFound:
             d.utter(dispatcher, "utter_order_not_found", order_number=inputs.order_number)
-            return [SlotSet("order_number", None), SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+            return [SlotSet("order_number", None), SlotSet("pending_need", "none"), *d.no_offer()]
         if problem == "refund_status":
             return self._refund_status(dispatcher, tracker, assessment, inputs)
         return d.present(dispatcher, tracker, assessment, inputs)
@@ -130,7 +131,7 @@ class ActionHandleProblem(Action):
                          f"（{_STATE_NAMES.get(r['state'], r['state'])}）" for r in records)
         d.utter(dispatcher, "utter_refund_status", order_number=assessment.order.order_number, records=lines)
         return [SlotSet("case_id", assessment.case_id), SlotSet("pending_need", "none"),
-                SlotSet("offer_pending", False)]
+                *d.no_offer()]
 
 
 _KIND_NAMES = {"compensation": "赔偿", "review_rebate": "好评返现", "refund": "退款", "reship": "补寄",
@@ -163,12 +164,14 @@ class ActionAcceptOffer(Action):
             d.utter(dispatcher, "utter_offer_already_accepted", granted=granted)
         else:
             d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))
-        return [SlotSet("offer_pending", False), SlotSet("pending_need", "none")]
+        return [*d.no_offer(), SlotSet("pending_need", "none")]
 
 
 class ActionRefuseOffer(Action):
     """不行: the next step of the ladder (it may first ask the return shipping quote); past the last step
-    a human takes over."""
+    a human takes over. Also 我要退货 / 不要补偿，我要退款 / 5块钱太少了 while a compensation-ladder step is
+    offered (slot ladder_offer): the NLU reads those as no_reason_return / request_compensation /
+    cancel_order / refund_status, and the rules send them here instead of opening a 7-day return."""
 
     def name(self) -> Text:
         return "action_refuse_offer"
@@ -179,6 +182,12 @@ class ActionRefuseOffer(Action):
             return d.no_offer_pending(dispatcher)
         inputs = d.case_inputs(tracker)
         try:
+            if d.asks_to_return(tracker):
+                # 我要退货 while the step on the table already is the return with a refund: that is what the
+                # buyer asks for, so say it again (好的 confirms) instead of refusing it into half price.
+                current = d.service(tracker).assess(inputs, case_id)
+                if current.acceptable and current.offer.kind in RETURN_OFFER_KINDS:
+                    return d.present(dispatcher, tracker, current, inputs)
             assessment, moved = d.service(tracker).refuse(inputs, case_id)
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)

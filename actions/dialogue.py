@@ -39,6 +39,10 @@ FORM_ESCAPE_INTENTS = DIGRESSION_INTENTS + ("greet", "thank", "goodbye", "reques
 # Needs the dialogue collects with a form; any other need goes to a human.
 FORM_NEEDS = ("photo", "return_shipping_quote")
 ALWAYS_HUMAN_INTENTS = ("counterfeit",)
+# How the NLU reads a buyer turning down a compensation offer in words (我要退货, 不要补偿，我要退款,
+# 5块钱太少了): data/rules.yml sends these to action_refuse_offer while ladder_offer is set.
+LADDER_REFUSAL_INTENTS = ("no_reason_return", "request_compensation", "cancel_order", "refund_status")
+RETURN_REQUEST_INTENTS = ("no_reason_return", "cancel_order", "refund_status")
 
 # Test mode only (AFTERSALES_TEST_CLOCK=1): message metadata {"aftersales_test_db": URL} points this
 # conversation at its own database, so concurrent conversation tests never see each other's orders.
@@ -184,6 +188,15 @@ def _first_problem_text(tracker: Tracker) -> str:
     return latest_text(tracker)
 
 
+def asks_to_return(tracker: Tracker) -> bool:
+    """我要退货 / 不要补偿，我要退款 (read as a return intent, or as request_compensation with 退 in it): the
+    buyer wants to send it back. A plain 不行 (deny) and 不退 never count."""
+    intent, text = latest_intent(tracker), latest_text(tracker)
+    if "不退" in text:
+        return False
+    return intent in RETURN_REQUEST_INTENTS or (intent == "request_compensation" and "退" in text)
+
+
 def case_id_slot(tracker: Tracker) -> Optional[int]:
     value = tracker.get_slot("case_id")
     return int(value) if value not in (None, "") else None
@@ -216,20 +229,21 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
         return events + hand_off(dispatcher, tracker, inputs.intent, inputs, assessment.case_id, quiet=True)
     need = assessment.needs[0] if assessment.needs else None
     if need in FORM_NEEDS:
-        return events + [SlotSet("pending_need", need), SlotSet("offer_pending", False)]
+        return events + [SlotSet("pending_need", need), *no_offer()]
     if need == "problem":
         utter(dispatcher, offer.script, **variables)
-        return events + [SlotSet("pending_need", "none"), SlotSet("offer_pending", False)]
+        return events + [SlotSet("pending_need", "none"), *no_offer()]
     if need is not None or assessment.needs_human:
         return events + _human_needed(dispatcher, tracker, assessment, inputs, variables)
     utter(dispatcher, offer.script, **variables)
     if inputs.intent in ("shipping_fee", "repair_warranty", "refund_status"):
         _also_guidance(dispatcher, assessment, variables)
     if inputs.intent == "invoice":
-        return events + [SlotSet("pending_need", "invoice"), SlotSet("offer_pending", False)]
+        return events + [SlotSet("pending_need", "invoice"), *no_offer()]
     more_to_offer = any(option.parts for option in resolution.options[resolution.step + 1:])
     return events + [SlotSet("pending_need", "none"),
-                     SlotSet("offer_pending", assessment.acceptable or more_to_offer)]
+                     SlotSet("offer_pending", assessment.acceptable or more_to_offer),
+                     SlotSet("ladder_offer", service(tracker).is_ladder_offer(assessment))]
 
 
 def _quote_variable(inputs: CaseInputs) -> dict[str, str]:
@@ -266,7 +280,7 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
              case_id: Optional[int] = None, quiet: bool = False,
              response: str = "utter_handoff_human") -> list[EventType]:
     """Queue the conversation for an agent. quiet=True: the caller already told the buyer."""
-    events: list[EventType] = [SlotSet("handoff", True), SlotSet("offer_pending", False), SlotSet("pending_need", None)]
+    events: list[EventType] = [SlotSet("handoff", True), *no_offer(), SlotSet("pending_need", None)]
     try:
         service(tracker).hand_off(tracker.sender_id, tracker.sender_id, reason[:64], inputs=inputs, case_id=case_id)
     except DatabaseUnavailable:
@@ -286,10 +300,17 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
     return events
 
 
+def no_offer() -> list[EventType]:
+    """Nothing on the table any more: clear both flags the dialogue rules read. `ladder_offer` is true only
+    while a compensation-ladder step is offered (set by present()); a 7-day return's information, a new case,
+    an accepted or refused-to-the-end offer and a hand-off all clear it, so 我要退货 then opens a case again."""
+    return [SlotSet("offer_pending", False), SlotSet("ladder_offer", False)]
+
+
 def no_offer_pending(dispatcher: CollectingDispatcher) -> list[EventType]:
-    """好的 / 不行 with nothing to accept or refuse: say so and clear the flag the ladder rules watch."""
+    """好的 / 不行 with nothing to accept or refuse: say so and clear the flags the ladder rules watch."""
     utter(dispatcher, "utter_no_offer_pending")
-    return [SlotSet("offer_pending", False)]
+    return no_offer()
 
 
 def database_down(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

@@ -286,6 +286,63 @@ def test_refusing_the_last_step_hands_off_and_never_goes_beyond(db_url):
     assert ledger_rows(db_url) == []
 
 
+def case_refusals(url: str, case_id: int) -> int:
+    with session_scope(url) as session:
+        return session.get(AfterSalesCase, case_id).refusals
+
+
+def test_ladder_offer_is_set_only_while_a_ladder_step_is_on_the_table(db_url):
+    case_id, _ = offer_after_photo(db_url)
+    events, _ = run(ActionHandleProblem(), tracker(slots=problem_slots(case_id, photo="upload/abc.jpg")))
+    assert slot_values(events)["ladder_offer"] is True
+    events, _ = run(ActionAcceptOffer(), tracker(intent="affirm", slots=problem_slots(case_id)))
+    assert slot_values(events)["ladder_offer"] is False
+    # the 7-day return's information also sets offer_pending, but is no ladder: 还是退了吧 must open it again
+    events, _ = run(ActionHandleProblem(), tracker(intent="no_reason_return", slots={
+        "problem": "no_reason_return", "order_number": BOTTLE_20}))
+    slots = slot_values(events)
+    assert slots["ladder_offer"] is False
+    # a new case, a hand-off and "nothing to accept" clear it too
+    assert slot_values(run(ActionStartCase(), tracker(text="瓶子碎了"))[0])["ladder_offer"] is False
+    assert slot_values(run(ActionHandOff(), tracker(intent="request_human"))[0])["ladder_offer"] is False
+    assert slot_values(run(ActionAcceptOffer(), tracker(intent="affirm"))[0])["ladder_offer"] is False
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("不行，5块钱打发谁呢，我要退货", "no_reason_return"),
+    ("不要补偿，我要退款", "request_compensation"),
+    ("不行，5块钱太少了", "request_compensation"),
+    ("不要，我要退款", "refund_status"),
+    ("不要补偿了，我要退款", "cancel_order"),
+])
+def test_refusing_the_damage_offer_by_asking_to_return_asks_the_return_quote(db_url, text, intent):
+    case_id, _ = offer_after_photo(db_url)
+    events, messages = run(ActionRefuseOffer(), tracker(text=text, intent=intent, slots=problem_slots(case_id)))
+    slots = slot_values(events)
+    assert slots["pending_need"] == "return_shipping_quote" and slots["ladder_offer"] is False
+    assert case_refusals(db_url, case_id) == 1
+    assert not any("无理由" in t or "由您承担" in t for t in texts(messages))
+    with session_scope(db_url) as session:  # still the damage case, not a 7-day return
+        assert session.get(AfterSalesCase, case_id).intent == "damaged"
+
+
+def test_asking_to_return_when_the_return_is_already_offered_repeats_it(db_url):
+    case_id, _ = offer_after_photo(db_url)
+    run(ActionRefuseOffer(), tracker(intent="deny", slots=problem_slots(case_id)))
+    slots = problem_slots(case_id, return_shipping_quote="10.00", refusals=1)
+    events, _ = run(ActionHandleProblem(), tracker(text="10块", slots=slots))
+    assert slot_values(events)["ladder_offer"] is True
+    events, messages = run(ActionRefuseOffer(), tracker(text="我要退货", intent="no_reason_return", slots=slots))
+    assert slot_values(events)["offer_pending"] is True and case_refusals(db_url, case_id) == 1
+    rendered = [BOOK.render(m["response"], m, variation=v)["text"] for m in messages for v in range(2)]
+    assert any("补贴10元" in t for t in rendered)
+    # 不退了 / a plain 不行 still moves on: half the price, keep the item
+    events, messages = run(ActionRefuseOffer(), tracker(text="不行，我不退了", intent="deny", slots=slots))
+    assert case_refusals(db_url, case_id) == 2 and "10元" in texts(messages)[0]
+    run(ActionAcceptOffer(), tracker(intent="affirm", slots=slots))
+    assert ledger_rows(db_url) == [("compensation", 1000, "paid")]
+
+
 # ------------------------------------------------------------------ hand-offs, errors, side questions
 
 def test_request_human_mid_ladder_hands_off_with_a_summary(db_url):

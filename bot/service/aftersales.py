@@ -34,6 +34,11 @@ __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "Or
 
 # Offer kinds that are questions or hand-offs, not something a buyer can accept.
 NON_OFFER_KINDS = ("request_info", "handoff", "ask_return_quote", "ask_problem")
+# Rule families whose options are a negotiation ladder (damage / leak / quality A1/A3/A7, small defects A4/A8):
+# a buyer who turns one down ("不行，我要退货") moves to the next step, never into a new case.
+LADDER_FAMILIES = ("compensation_ladder", "small_compensation")
+# The ladder step that already is a return with a refund (what a buyer asking to return wants).
+RETURN_OFFER_KINDS = ("return_with_shipping_subsidy",)
 
 
 class ServiceError(Exception):
@@ -199,6 +204,17 @@ class AfterSalesService:
             db_cases.update_case(session, case, status="resolved", last_resolution=assessment.resolution.to_dict(),
                                  summary=handoff_summary(assessment, inputs, reason="accepted"))
             return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False)
+
+    def is_ladder_offer(self, assessment: Assessment) -> bool:
+        """True while a concrete step of a compensation ladder is on the table (not a question, not
+        information, not a 7-day return or another intent's offer)."""
+        offer = assessment.offer
+        if not assessment.acceptable or offer is None:
+            return False
+        try:
+            return self.pack.rule(offer.rule).family in LADDER_FAMILIES
+        except KeyError:
+            return False
 
     def hand_off(self, conversation_id: str, buyer_id: str, reason: str, *, inputs: Optional[CaseInputs] = None,
                  case_id: Optional[int] = None) -> HandoffResult:
