@@ -14,18 +14,22 @@ The caller (bot.web) asks Rasa for the parse and reads the tracker; this module 
 """
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.pool import QueuePool
 
 from bot.clock import now_cn
 from bot.db import cases as db_cases
 from bot.db import ledger, queries
 from bot.db.models import AfterSalesCase, Handoff, Order
-from bot.db.session import session_scope
+from bot.db.session import DatabaseUnavailable, get_engine, make_engine, session_scope
 from bot.money import fen_to_display, yuan_to_fen
 from bot.policy.engine import resolve
 from bot.policy.loader import PolicyPack, load_pack
@@ -36,6 +40,7 @@ from bot.service import CaseInputs, OrderView, defect_from_text, idempotency_key
 from bot.service.aftersales import NON_OFFER_KINDS
 from bot.service.casebuild import policy_case
 from bot.service.summary import INTENT_NAMES
+from bot.settings import database_url
 
 # A paid total at or above this is "high value": an agent double-checks before money moves.
 HIGH_VALUE_FEN = 500_00
@@ -87,7 +92,9 @@ class Copilot:
                  scripts: Optional[ScriptBook] = None):
         self.db_url = db_url
         self._pack = pack
-        self.scripts = scripts or ScriptBook.load()
+        self.scripts = scripts or ScriptBook.load()  # the domain's responses, read once
+        self._engines: dict[str, Engine] = {}
+        self._engines_lock = threading.Lock()
 
     @property
     def pack(self) -> PolicyPack:
@@ -95,7 +102,11 @@ class Copilot:
 
     # ------------------------------------------------------------------ suggestions
 
-    def suggest(self, context: ConversationContext) -> dict[str, Any]:
+    def suggest(self, context: ConversationContext, timings: Optional[dict[str, float]] = None) -> dict[str, Any]:
+        """`timings`, when given, receives seconds per stage: db (the one read-only session's queries),
+        policy (the engine), drafts (options, scripts, notes)."""
+        timings = {} if timings is None else timings
+        started = time.perf_counter()
         pack = self.pack  # one fingerprint check per call: load_pack stats every rule file
         intent = intent_summary(context.parse)
         problem = context.problem or first_after_sales_intent(context) or ""
@@ -106,7 +117,7 @@ class Copilot:
             "order": None, "case": None, "options": [], "current_step": None, "notes": [], "flags": [],
             "claims": [], "risks": [], "handoff": None,
         }
-        with session_scope(self.db_url) as session:
+        with session_scope(self._reader()) as session:
             if context.conversation_id:
                 result["handoff"] = open_handoff(session, context.conversation_id)
             number = context.order_number or _order_number_entity(context.parse)
@@ -120,12 +131,61 @@ class Copilot:
             resolution = None
             if loaded is not None and problem:
                 inputs = self._inputs(context, buyer_id, problem, loaded.order.order_number)
+                at = time.perf_counter()
                 resolution = self._resolve(loaded, inputs, pack, prior_claims=_claim_count(claims))
+                timings["policy"] = time.perf_counter() - at
+                at = time.perf_counter()
                 result.update(self._present(resolution, loaded, pack))
+                timings["drafts"] = time.perf_counter() - at
             if loaded is not None:
                 result["order"] = order_facts(loaded.order)
             result["risks"] = risk_flags(context, intent, problem, claims, loaded, resolution, pack)
+        timings["db"] = time.perf_counter() - started - timings.get("policy", 0.0) - timings.get("drafts", 0.0)
         return result
+
+    def _reader(self) -> Engine | str | None:
+        """The engine suggestions read through. A SQLite file gets a pool of its own here (SQLAlchemy 1.4
+        opens and configures a new connection per session for file databases otherwise: ~1-2 ms of each
+        call); every other URL uses the process's shared engine. Writes (approve) keep bot.db's engine."""
+        if isinstance(self.db_url, Engine):
+            return self.db_url
+        url = self.db_url or database_url()
+        with self._engines_lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = make_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=4) \
+                    if _sqlite_file(url) else get_engine(url)
+                self._engines[url] = engine
+            return engine
+
+    def warm_up(self) -> None:
+        """Load the rule pack and run the suggestion's queries once (compiled and cached by SQLAlchemy), so the
+        first agent's first suggestion does not pay for it. Reads only; a database that is down is left for
+        the first real call to report."""
+        _ = self.pack  # loaded and cached (bot.policy.loader keys it by the files' mtime and size)
+        try:
+            with session_scope(self._reader()) as session:
+                open_handoff(session, "-")
+                find_order(session, "000000000000", None)
+                first = session.execute(select(Order.order_number, Order.buyer_id).order_by(Order.id).limit(1)).first()
+                case = session.execute(select(AfterSalesCase.id, AfterSalesCase.buyer_id)
+                                       .order_by(AfterSalesCase.id.desc()).limit(1)).first()
+            # the whole path once (engine, scripts), with a case when there is one; a suggestion writes nothing
+            if first is not None:
+                self.suggest(ConversationContext(buyer_messages=("",), conversation_id="-", buyer_id=first.buyer_id,
+                                                 problem="damaged", order_number=first.order_number))
+            if case is not None:
+                self.suggest(ConversationContext(buyer_messages=("",), conversation_id="-", buyer_id=case.buyer_id,
+                                                 problem="damaged", case_id=case.id))
+        except (DatabaseUnavailable, CopilotError):
+            pass
+
+    def close(self) -> None:
+        with self._engines_lock:
+            for url, engine in self._engines.items():
+                if _sqlite_file(url):  # the shared engines belong to bot.db.session
+                    engine.dispose()
+            self._engines.clear()
 
     def _load(self, session: Session, context: ConversationContext, number: Optional[str]) -> _Loaded:
         case = None
@@ -348,6 +408,13 @@ def risk_flags(context: ConversationContext, intent: dict, problem: str, claims:
     if problem == "counterfeit" or intent.get("name") == "counterfeit" or fake_words:
         risks.append(_risk("counterfeit", "、".join(fake_words) or "意图：counterfeit"))
     return risks
+
+
+def _sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+        and "mode=memory" not in str(url)
 
 
 def _risk(code: str, detail: str) -> dict[str, str]:

@@ -36,6 +36,7 @@ class FakeRasa:
     def __init__(self) -> None:
         self.trackers: dict[str, dict] = {}
         self.sent: list[tuple[str, str, Optional[dict]]] = []
+        self.parsed: list[str] = []  # the texts /model/parse was asked for
         self.parse_result = {"intent": {"name": "damaged", "confidence": 0.91},
                              "intent_ranking": [{"name": "damaged", "confidence": 0.91},
                                                 {"name": "leaking", "confidence": 0.05}], "entities": []}
@@ -59,6 +60,7 @@ class FakeRasa:
         return {}
 
     async def parse(self, text: str) -> dict:
+        self.parsed.append(text)
         return dict(self.parse_result, text=text)
 
 
@@ -237,3 +239,109 @@ def test_suggestion_latency_p95_in_process(web):
     p95 = timings[int(0.95 * len(timings)) - 1] * 1000
     print(f"\nsuggest (fake Rasa) p50={statistics.median(timings) * 1000:.1f} ms p95={p95:.1f} ms", file=sys.stderr)
     assert p95 < 150
+
+
+# ---------------------------------------------------------------------- suggestion: what Rasa is asked
+
+JAR_ORDER = "886600030001"  # b_demo_3's leaking jar
+LEAKING_PARSE = {"intent": {"name": "leaking", "confidence": 0.88},
+                 "intent_ranking": [{"name": "leaking", "confidence": 0.88}, {"name": "damaged", "confidence": 0.07}],
+                 "entities": [{"entity": "order_number", "value": JAR_ORDER, "start": 6, "end": 18,
+                               "extractor": "ShopEntityExtractor"}]}
+
+
+def jar_tracker(parse_data: Optional[dict], display: Optional[str] = None) -> dict:
+    text = "罐子漏液了，订单" + JAR_ORDER
+    event = {"event": "user", "text": text, "timestamp": time.time(), "metadata": {}}
+    if parse_data is not None:
+        event["parse_data"] = dict(parse_data, text=text.replace("，", ","))  # normalized, as Rasa stores it
+    if display:
+        event["text"], event["metadata"] = "/choose_order", {"display": display}
+    return {"sender_id": "b_demo_3", "slots": {"order_number": JAR_ORDER}, "events": [
+        {"event": "user", "text": "你好", "timestamp": time.time(), "metadata": {},
+         "parse_data": {"text": "你好", "intent": {"name": "greet", "confidence": 0.99}, "entities": []}},
+        {"event": "bot", "text": "亲，在的", "timestamp": time.time(), "data": {}},
+        event,
+        {"event": "bot", "text": "麻烦拍张照片", "timestamp": time.time(), "data": {}}]}
+
+
+def suggest_jar(web) -> dict:
+    status, suggestion = web.call("GET", "/api/copilot/suggest?conversation_id=b_demo_3", token=DEMO_AGENT_TOKEN)
+    assert status == 200, suggestion
+    suggestion.pop("elapsed_ms")
+    return suggestion
+
+
+def test_suggestion_uses_the_parse_rasa_stored_in_the_tracker_instead_of_asking_model_parse(web):
+    web.rasa.trackers["b_demo_3"] = jar_tracker(LEAKING_PARSE)
+    web.rasa.parsed.clear()
+    suggestion = suggest_jar(web)
+    assert web.rasa.parsed == []
+    assert suggestion["intent"]["name"] == "leaking" and suggestion["intent"]["runner_up"]["name"] == "damaged"
+    assert suggestion["problem"] == "leaking" and suggestion["order"]["order_number"] == JAR_ORDER
+    assert suggestion["entities"] == [{k: v for k, v in LEAKING_PARSE["entities"][0].items()}]
+    assert suggestion["options"] and suggestion["options"][0]["rule"]
+
+
+def test_a_stored_parse_gives_the_same_suggestion_as_asking_model_parse(web):
+    stored = {key: web.rasa.parse_result[key] for key in ("intent", "intent_ranking", "entities")}
+    web.rasa.trackers["b_demo_3"] = jar_tracker(stored)
+    web.rasa.parsed.clear()
+    from_tracker = suggest_jar(web)
+    assert web.rasa.parsed == []
+    web.rasa.trackers["b_demo_3"] = jar_tracker(None)  # no parse_data: the old way, one /model/parse call
+    asked = suggest_jar(web)
+    assert web.rasa.parsed == ["罐子漏液了，订单" + JAR_ORDER]
+    assert from_tracker == asked
+
+
+def test_model_parse_is_still_asked_for_a_button_title_or_a_message_without_an_intent(web):
+    web.rasa.trackers["b_demo_3"] = jar_tracker(LEAKING_PARSE, display="订单" + JAR_ORDER)
+    web.rasa.parsed.clear()
+    suggestion = suggest_jar(web)
+    assert web.rasa.parsed == ["订单" + JAR_ORDER]  # the title the buyer saw, as before
+    assert suggestion["intent"]["name"] == "damaged"
+    web.rasa.trackers["b_demo_3"] = jar_tracker({"intent": {}, "entities": []})
+    web.rasa.parsed.clear()
+    suggest_jar(web)
+    assert web.rasa.parsed == ["罐子漏液了，订单" + JAR_ORDER]
+
+
+def test_raw_messages_are_parsed_once_per_distinct_text(web):
+    web.rasa.parsed.clear()
+    status, suggestion = web.call("POST", "/api/copilot/suggest", {
+        "messages": ["在吗", "瓶子碎了", "在吗", "瓶子碎了"], "order_number": BOTTLE_ORDER}, token=DEMO_AGENT_TOKEN)
+    assert status == 200, suggestion
+    assert sorted(web.rasa.parsed) == sorted(["在吗", "瓶子碎了"])
+    assert suggestion["intent"]["name"] == "damaged" and suggestion["options"]
+
+
+def test_suggestion_stages_are_in_a_server_timing_header_not_in_the_body(web):
+    web.rasa.trackers["b_demo_3"] = jar_tracker(LEAKING_PARSE)
+    request = urllib.request.Request(web.base + "/api/copilot/suggest?conversation_id=b_demo_3",
+                                     headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        timing = response.headers["Server-Timing"]
+        body = json.loads(response.read())
+    stages = dict(item.strip().split(";dur=") for item in timing.split(","))
+    assert {"tracker", "copilot", "db", "policy", "drafts"} <= set(stages) and "parse" not in stages
+    assert all(float(ms) >= 0 for ms in stages.values())
+    assert "timings" not in body and "stages" not in body
+
+
+def test_the_copilot_reads_through_its_own_pool_and_sees_other_writers_at_once(web):
+    from bot.copilot import ConversationContext, Copilot
+    from bot.db import ledger
+
+    copilot = Copilot(web.db_url)
+    copilot.warm_up()
+    assert copilot._reader() is copilot._reader()  # one pooled engine per URL
+    context = ConversationContext(buyer_messages=("罐子漏液了",), parse=LEAKING_PARSE, buyer_id="b_demo_3",
+                                  order_number=JAR_ORDER)
+    before = copilot.suggest(context)["claims"]
+    with session_scope(web.db_url) as session:  # another connection (the action server, in real life)
+        ledger.grant(session, f"test-pool-{uuid.uuid4().hex}", kind="compensation", amount_fen=100, rule_id="A1",
+                     buyer_id="b_demo_3", approved_by="agent:test")
+    after = copilot.suggest(context)["claims"]
+    assert len(after) == len(before) + 1
+    copilot.close()

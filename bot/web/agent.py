@@ -106,38 +106,68 @@ async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
 
 # ---------------------------------------------------------------------- suggestions
 
+class Stages:
+    """Wall time per stage of one request, sent as a Server-Timing header (the JSON body stays as it is):
+    `tracker;dur=3.1, parse;dur=8.0, copilot;dur=6.2, db;dur=3.0, …` — the browser's network panel and
+    bench/bench_copilot.py read it."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    async def timed(self, name: str, awaitable):
+        started = time.perf_counter()
+        try:
+            return await awaitable
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.ms[name] = self.ms.get(name, 0.0) + seconds * 1000
+
+    def header(self) -> str:
+        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.ms.items())
+
+
 @agent_bp.get("/api/copilot/suggest")
 @require_agent
 async def suggest_for_conversation(request: Request) -> HTTPResponse:
-    started = time.perf_counter()
+    """One tracker read; the latest buyer message's NLU comes from the parse_data Rasa stored with it, and
+    /model/parse is asked only when the tracker has none for that text (e.g. a button's display title)."""
+    started, stages = time.perf_counter(), Stages()
     conversation_id = request.args.get("conversation_id") or ""
     if not conversation_id:
         return _error("conversation_id is required (or POST raw messages)", 400)
     try:
-        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+        tracker = await stages.timed("tracker", request.app.ctx.rasa.tracker(conversation_id))
     except RasaUnavailable as exc:
         return _error(str(exc), 503)
     texts = transcript.buyer_texts(tracker)
-    parse = await _parse(request, texts[-1]) if texts else {}
+    parse = transcript.stored_parse(tracker) if texts else {}
+    if texts and not parse:
+        parse = await stages.timed("parse", _parse(request, texts[-1]))
     parse = parse or transcript.latest_parse(tracker)
     context = context_from_tracker(conversation_id, tracker, parse, texts)
-    return await _suggest(request, context, started)
+    return await _suggest(request, context, started, stages)
 
 
 @agent_bp.post("/api/copilot/suggest")
 @require_agent
 async def suggest_for_messages(request: Request) -> HTTPResponse:
-    """Raw mode: {"messages": ["..."], "order_number": "...", "buyer_id"?: "..."} (e.g. from another channel)."""
-    started = time.perf_counter()
+    """Raw mode: {"messages": ["..."], "order_number": "...", "buyer_id"?: "..."} (e.g. from another channel).
+    The messages are parsed concurrently (a repeated text once)."""
+    started, stages = time.perf_counter(), Stages()
     body = request.json or {}
     texts = tuple(str(m) for m in body.get("messages") or [] if str(m).strip())
     if not texts:
         return _error("messages: a non-empty list of the buyer's messages", 400)
-    parses = await asyncio.gather(*(_parse(request, text) for text in texts))
+    unique = list(dict.fromkeys(texts))
+    parsed = await stages.timed("parse", asyncio.gather(*(_parse(request, text) for text in unique)))
+    by_text = dict(zip(unique, parsed))
+    parses = [by_text[text] for text in texts]
     context = ConversationContext(buyer_messages=texts, parse=parses[-1], parses=tuple(parses[:-1]),
                                   buyer_id=body.get("buyer_id") or None,
                                   order_number=str(body["order_number"]) if body.get("order_number") else None)
-    return await _suggest(request, context, started)
+    return await _suggest(request, context, started, stages)
 
 
 async def _parse(request: Request, text: str) -> dict:
@@ -148,15 +178,30 @@ async def _parse(request: Request, text: str) -> dict:
         return {}
 
 
-async def _suggest(request: Request, context: ConversationContext, started: float) -> HTTPResponse:
+async def _suggest(request: Request, context: ConversationContext, started: float,
+                   stages: Optional[Stages] = None) -> HTTPResponse:
+    stages = stages or Stages()
+    inner: dict[str, float] = {}
+    submitted, finished = time.perf_counter(), [0.0]
+
+    def run() -> dict:
+        inner["queued"] = time.perf_counter() - submitted  # waiting for a pool thread to start
+        try:
+            return request.app.ctx.copilot.suggest(context, inner)
+        finally:
+            finished[0] = time.perf_counter()
+
     try:
-        suggestion = await in_thread(request, request.app.ctx.copilot.suggest, context)
+        suggestion = await stages.timed("copilot", in_thread(request, run))
     except CopilotError as exc:
         return _error(str(exc), 404)
     except DatabaseUnavailable as exc:
         return _error(f"order database unavailable: {exc}", 503)
+    inner["resumed"] = time.perf_counter() - finished[0]  # the event loop picking the result up
+    for name, seconds in inner.items():
+        stages.add(name, seconds)
     suggestion["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return json(suggestion)
+    return json(suggestion, headers={"Server-Timing": stages.header()})
 
 
 def context_from_tracker(conversation_id: str, tracker: dict, parse: dict,

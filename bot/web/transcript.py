@@ -68,6 +68,27 @@ def buyer_texts(tracker: dict, limit: int = 20) -> tuple[str, ...]:
     return tuple(texts[-limit:])
 
 
+def stored_parse(tracker: dict) -> dict:
+    """The NLU result Rasa stored with the message `buyer_texts` ends with, when it is the parse of that very
+    text (no `display` text standing in for a button payload) and has an intent; else {}.
+
+    Rasa keeps each user event's `parse_data` (intent, ranking, entities) in the tracker, so the copilot need
+    not ask /model/parse again for the same text with the same model. (Its `text` is the normalizer's
+    half-width form, so it is not compared with the event's text.)"""
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") != "user":
+            continue
+        text = event.get("text") or ""
+        shown = (event.get("metadata") or {}).get("display") or text
+        if not shown or shown.startswith("/"):
+            continue  # buyer_texts skips it too: look further back
+        parse = event.get("parse_data") or {}
+        if shown != text or not (parse.get("intent") or {}).get("name"):
+            return {}
+        return parse
+    return {}
+
+
 def latest_parse(tracker: dict) -> dict:
     """The NLU result Rasa stored with the latest typed buyer message."""
     for event in reversed(tracker.get("events") or []):
