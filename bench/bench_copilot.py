@@ -1,6 +1,7 @@
 """Copilot suggestion latency on the real stack, with its floors measured in the same run.
 
-    .venv/bin/python bench/bench_copilot.py [--model M] [--calls 60] [--warmup 5] [--busy N] [--out reports/bench]
+    .venv/bin/python bench/bench_copilot.py [--model M] [--calls 60] [--warmup 5] [--busy N]
+                                            [--baseline-root DIR] [--out reports/bench]
 
 Starts Rasa + the action server (bot/convtest/stack.py) on a fresh copy of the demo shop (SQLite, the README's
 demo buyers) and `python -m bot.web` against them, talks a few demo conversations over Rasa's REST channel
@@ -13,6 +14,10 @@ counterfeit claim), then times, one call at a time with the agent bearer token a
   rasa_parse     POST Rasa /model/parse of a buyer message       the NLU floor
   rasa_tracker   GET  Rasa /conversations/<id>/tracker?include_events=ALL   the tracker floor
   web_config     GET  /api/config on the web service             the web framework's own floor
+
+With `--baseline-root DIR` a second web service, run from another checkout (e.g. the commit before a change,
+`git archive <commit> | tar -x -C DIR`), answers base_suggest_conv / base_suggest_raw in the same interleaved
+loop: before and after on the same stack, in the same machine state.
 
 p50/p95/max per kind (nearest rank), plus the server-side `elapsed_ms` of the suggestions and, when the
 service sends a Server-Timing header, its stages. Warm-up calls are not counted; the very first call of each
@@ -62,11 +67,12 @@ RAW_CASES = (
     {"messages": ["这个精华是假货吧", "我要投诉到12315"], "order_number": "886600050002"},
 )
 KINDS = ("suggest_conv", "suggest_raw", "rasa_parse", "rasa_tracker", "web_config")
+BASELINE_KINDS = ("base_suggest_conv", "base_suggest_raw")  # --baseline-root: another version of bot.web
 
 
 class Call:
-    def __init__(self, session: aiohttp.ClientSession, web: str, rasa: str):
-        self.session, self.web, self.rasa = session, web, rasa
+    def __init__(self, session: aiohttp.ClientSession, web: str, rasa: str, baseline: Optional[str] = None):
+        self.session, self.web, self.rasa, self.baseline = session, web, rasa, baseline
         self.agent = {"Authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
 
     async def _timed(self, method: str, url: str, **kwargs) -> tuple[float, int, Any, dict]:
@@ -85,6 +91,15 @@ class Call:
         return await self._timed("POST", f"{self.web}/api/copilot/suggest", json=RAW_CASES[n % len(RAW_CASES)],
                                  headers=self.agent)
 
+    async def base_suggest_conv(self, n: int):
+        buyer = CONVERSATIONS[n % len(CONVERSATIONS)][0]
+        return await self._timed("GET", f"{self.baseline}/api/copilot/suggest?conversation_id={buyer}",
+                                 headers=self.agent)
+
+    async def base_suggest_raw(self, n: int):
+        return await self._timed("POST", f"{self.baseline}/api/copilot/suggest",
+                                 json=RAW_CASES[n % len(RAW_CASES)], headers=self.agent)
+
     async def rasa_parse(self, n: int):
         text = CONVERSATIONS[n % len(CONVERSATIONS)][1][0][0]
         return await self._timed("POST", f"{self.rasa}/model/parse", json={"text": text})
@@ -100,7 +115,7 @@ class Call:
 def ok(kind: str, status: int, body: Any) -> bool:
     if status != 200 or not isinstance(body, dict):
         return False
-    if kind.startswith("suggest"):
+    if "suggest" in kind:
         return bool(body.get("intent", {}).get("name")) and body.get("order") is not None
     if kind == "rasa_parse":
         return bool(body.get("intent"))
@@ -145,23 +160,56 @@ async def talk(session: aiohttp.ClientSession, rasa: str) -> list[str]:
     return lines
 
 
-async def measure(web: str, rasa: str, calls: int, warmup: int) -> dict[str, Any]:
+def nlu_view(parse: dict) -> tuple:
+    """What the copilot shows of a parse (bot.copilot.intent_summary rounds confidences to 4 digits)."""
+    ranking = tuple((r.get("name"), round(float(r.get("confidence") or 0), 4)) for r in parse.get("intent_ranking") or [])
+    entities = tuple(tuple(e.get(k) for k in ("entity", "value", "start", "end", "extractor"))
+                     for e in parse.get("entities") or [])
+    intent = parse.get("intent") or {}
+    return intent.get("name"), round(float(intent.get("confidence") or 0), 4), ranking, entities
+
+
+async def stored_parses_match(session: aiohttp.ClientSession, rasa: str) -> tuple[int, int]:
+    """How many of the conversations' latest buyer messages carry, in the tracker, the parse that /model/parse
+    gives now (the copilot uses the stored one instead of asking again)."""
+    same = 0
+    for buyer, turns in CONVERSATIONS:
+        async with session.get(f"{rasa}/conversations/{buyer}/tracker?include_events=ALL") as response:
+            tracker = await response.json(content_type=None)
+        event = next(e for e in reversed(tracker["events"]) if e.get("event") == "user")
+        async with session.post(f"{rasa}/model/parse", json={"text": event["text"]}) as response:
+            fresh = await response.json(content_type=None)
+        if nlu_view(event.get("parse_data") or {}) == nlu_view(fresh):
+            same += 1
+        else:
+            print(f"  {buyer}: stored {nlu_view(event.get('parse_data') or {})} != parsed {nlu_view(fresh)}",
+                  file=sys.stderr)
+    return same, len(CONVERSATIONS)
+
+
+async def measure(web: str, rasa: str, calls: int, warmup: int, baseline: Optional[str] = None) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=4)) as session:
         for line in await talk(session, rasa):
             print("  " + line, file=sys.stderr)
-        call = Call(session, web, rasa)
-        runs: dict[str, Callable[[int], Awaitable]] = {kind: getattr(call, kind) for kind in KINDS}
-        seconds: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        elapsed: dict[str, list[float]] = {kind: [] for kind in KINDS if kind.startswith("suggest")}
+        same, total = await stored_parses_match(session, rasa)
+        print(f"  tracker parse_data == /model/parse for {same}/{total} latest buyer messages", file=sys.stderr)
+        call = Call(session, web, rasa, baseline)
+        kinds = KINDS + (BASELINE_KINDS if baseline else ())
+        runs: dict[str, Callable[[int], Awaitable]] = {kind: getattr(call, kind) for kind in kinds}
+        seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+        elapsed: dict[str, list[float]] = {kind: [] for kind in kinds if "suggest" in kind}
         stages: dict[str, dict[str, list[float]]] = {kind: {} for kind in elapsed}
-        errors = {kind: 0 for kind in KINDS}
+        errors = {kind: 0 for kind in kinds}
         cold: dict[str, float] = {}
+        cold_stages: dict[str, str] = {}
         for n in range(warmup + calls):
-            for kind in KINDS:
+            for kind in kinds:
                 took, status, body, headers = await runs[kind](n)
                 if n == 0:
                     cold[kind] = round(took * 1000, 1)
+                    if headers.get("Server-Timing"):
+                        cold_stages[kind] = headers["Server-Timing"]
                 if n < warmup:
                     continue
                 seconds[kind].append(took)
@@ -173,18 +221,23 @@ async def measure(web: str, rasa: str, calls: int, warmup: int) -> dict[str, Any
                     elapsed[kind].append(body["elapsed_ms"] / 1000)
                     for stage, ms in server_timing(headers).items():
                         stages[kind].setdefault(stage, []).append(ms / 1000)
-    rows = {kind: {**summary(seconds[kind]), "errors": errors[kind], "cold_ms": cold.get(kind)} for kind in KINDS}
+    rows = {kind: {**summary(seconds[kind]), "errors": errors[kind], "cold_ms": cold.get(kind)} for kind in kinds}
+    for kind, header in cold_stages.items():
+        rows[kind]["cold_server_timing"] = header
+    rows["suggest_conv"]["stored_parse_matches"] = f"{same}/{total}"
     for kind in elapsed:
         rows[kind]["server_elapsed"] = summary(elapsed[kind])
         rows[kind]["stages"] = {stage: summary(values) for stage, values in stages[kind].items()}
     return rows
 
 
-def start_web(env: dict[str, str], log_path: Path, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
+def start_web(env: dict[str, str], log_path: Path, timeout_s: float = 120,
+              root: Path = PROJECT_ROOT) -> tuple[subprocess.Popen, str]:
+    """`python -m bot.web` run from `root` (its bot/ package is the one imported) on a free port."""
     port = free_port()
     log = open(log_path, "w")
     process = subprocess.Popen([sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout_s
     while not get_ok(url + "/api/config"):
@@ -223,6 +276,8 @@ def table(rows: dict[str, dict]) -> str:
         if row.get("server_elapsed", {}).get("n"):
             line += f"   {row['server_elapsed']['p50_ms']:.1f} / {row['server_elapsed']['p95_ms']:.1f}"
         lines.append(line)
+        if row.get("cold_server_timing"):
+            lines.append(f"    cold call: {row['cold_server_timing']}")
         for stage, figures in (row.get("stages") or {}).items():
             lines.append(f"    {stage:<18} p50 {figures['p50_ms']:>7.1f}  p95 {figures['p95_ms']:>7.1f}  "
                          f"max {figures['max_ms']:>7.1f}")
@@ -234,6 +289,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--model", help="default: AFTERSALES_MODEL or the newest models/*.tar.gz")
     parser.add_argument("--calls", type=int, default=60, help="timed calls per kind")
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls per kind first")
+    parser.add_argument("--baseline-root", type=Path,
+                        help="a second checkout (e.g. `git archive <commit> | tar -x -C DIR`) whose bot.web is "
+                             "timed too, interleaved with this one: before/after in the same machine state")
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes beside the measurement")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "reports" / "bench"))
     args = parser.parse_args(argv)
@@ -247,25 +305,29 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"starting the stack with {model.name} …", file=sys.stderr)
         stack = start_stack(model, Path(tmp) / "stack", db_url, test_mode=False)
         print(f"stack up in {stack.startup_s:.1f} s", file=sys.stderr)
-        web, busy = None, []
+        web, base, busy = None, None, []
         try:
             env = {**os.environ, "AFTERSALES_DB_URL": db_url, "AFTERSALES_RASA_URL": stack.rasa_url,
                    "AFTERSALES_UPLOAD_DIR": str(Path(tmp) / "uploads"), "AFTERSALES_DEMO": "1"}
             env.pop("AFTERSALES_AGENT_TOKENS", None)
             web, web_url = start_web(env, Path(tmp) / "web.log")
+            base_url = None
+            if args.baseline_root:
+                base, base_url = start_web(env, Path(tmp) / "web-baseline.log", root=args.baseline_root)
             busy = start_busy(args.busy, seconds=600)
             if busy:
                 time.sleep(5)  # let the load average feel them
             load_start = machine()["load_avg"]
             started = time.perf_counter()
-            rows = asyncio.run(measure(web_url, stack.rasa_url, args.calls, args.warmup))
+            rows = asyncio.run(measure(web_url, stack.rasa_url, args.calls, args.warmup, base_url))
             wall = time.perf_counter() - started
             load_end = machine()["load_avg"]
         finally:
             for process in busy:
                 stop(process)
-            if web is not None:
-                stop(web)
+            for process in (web, base):
+                if process is not None:
+                    stop(process)
             stack.stop()
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     result = {"at": datetime.now().astimezone().isoformat(timespec="seconds"), "model": model.name,
@@ -281,6 +343,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{kind}: p95 {row['p95_ms']} ms = {row['p95_ms'] / rows['rasa_parse']['p95_ms']:.1f}x the bare "
               f"parse p95; {row['p95_ms'] - floor:+.1f} ms over "
               f"{'tracker + parse' if kind == 'suggest_conv' else 'one parse'} p95")
+    for kind in ("suggest_conv", "suggest_raw"):
+        if "base_" + kind in rows:
+            base_row, row = rows["base_" + kind], rows[kind]
+            print(f"{kind}: baseline ({args.baseline_root}) p50 {base_row['p50_ms']} / p95 {base_row['p95_ms']} ms "
+                  f"-> this checkout p50 {row['p50_ms']} / p95 {row['p95_ms']} ms")
     print(f"model {model.name}; commit {result['commit']}; {args.busy} busy processes; load average {load_before} "
           f"before the stack, {load_start} at the first call, {load_end} at the last ({os.cpu_count()} CPUs)")
     write_json(result, Path(args.out), "copilot")
