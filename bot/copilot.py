@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine, make_url
@@ -102,30 +102,41 @@ class Copilot:
 
     # ------------------------------------------------------------------ suggestions
 
-    def suggest(self, context: ConversationContext, timings: Optional[dict[str, float]] = None) -> dict[str, Any]:
+    def suggest(self, context: ConversationContext, timings: Optional[dict[str, float]] = None,
+                nlu: Optional[Callable[[], ConversationContext]] = None) -> dict[str, Any]:
         """`timings`, when given, receives seconds per stage: db (the one read-only session's queries),
-        policy (the engine), drafts (options, scripts, notes)."""
+        policy (the engine), drafts (options, scripts, notes), nlu_wait.
+
+        `nlu`, when given, returns the context completed with its parses (it may block until Rasa answers);
+        it is called once, after the reads that do not depend on the parse (the hand-off, and the order and
+        the buyer's claims when the order number or case is known already), so the parsing overlaps them."""
         timings = {} if timings is None else timings
         started = time.perf_counter()
         pack = self.pack  # one fingerprint check per call: load_pack stats every rule file
-        intent = intent_summary(context.parse)
-        problem = context.problem or first_after_sales_intent(context) or ""
-        result: dict[str, Any] = {
-            "conversation_id": context.conversation_id, "buyer_id": context.buyer_id,
-            "intent": intent, "problem": problem, "problem_name": INTENT_NAMES.get(problem, problem),
-            "entities": [_entity(e) for e in context.parse.get("entities") or []],
-            "order": None, "case": None, "options": [], "current_step": None, "notes": [], "flags": [],
-            "claims": [], "risks": [], "handoff": None,
-        }
         with session_scope(self._reader()) as session:
-            if context.conversation_id:
-                result["handoff"] = open_handoff(session, context.conversation_id)
-            number = context.order_number or _order_number_entity(context.parse)
-            loaded = self._load(session, context, number) if number or context.case_id else None
+            handoff = open_handoff(session, context.conversation_id) if context.conversation_id else None
+            loaded, claims = None, None
+            if nlu is not None and (context.order_number or context.case_id is not None):
+                loaded = self._load(session, context, context.order_number)
+                claims = self._claims(session, context, loaded)
+            if nlu is not None:
+                at = time.perf_counter()
+                context = nlu()
+                timings["nlu_wait"] = time.perf_counter() - at
+            intent = intent_summary(context.parse)
+            problem = context.problem or first_after_sales_intent(context) or ""
+            result: dict[str, Any] = {
+                "conversation_id": context.conversation_id, "buyer_id": context.buyer_id,
+                "intent": intent, "problem": problem, "problem_name": INTENT_NAMES.get(problem, problem),
+                "entities": [_entity(e) for e in context.parse.get("entities") or []],
+                "order": None, "case": None, "options": [], "current_step": None, "notes": [], "flags": [],
+                "claims": [], "risks": [], "handoff": handoff,
+            }
+            if claims is None:
+                number = context.order_number or _order_number_entity(context.parse)
+                loaded = self._load(session, context, number) if number or context.case_id else None
+                claims = self._claims(session, context, loaded)
             buyer_id = context.buyer_id or (loaded.order.buyer_id if loaded else None)
-            claims = queries.claim_history(session, buyer_id,
-                                           exclude_case_id=loaded.case.id if loaded and loaded.case else None) \
-                if buyer_id else []
             result["buyer_id"] = buyer_id
             result["claims"] = claims
             resolution = None
@@ -140,8 +151,17 @@ class Copilot:
             if loaded is not None:
                 result["order"] = order_facts(loaded.order)
             result["risks"] = risk_flags(context, intent, problem, claims, loaded, resolution, pack)
-        timings["db"] = time.perf_counter() - started - timings.get("policy", 0.0) - timings.get("drafts", 0.0)
+        timings["db"] = time.perf_counter() - started - sum(timings.get(stage, 0.0)
+                                                            for stage in ("policy", "drafts", "nlu_wait"))
         return result
+
+    @staticmethod
+    def _claims(session: Session, context: ConversationContext, loaded: Optional[_Loaded]) -> list[dict]:
+        buyer_id = context.buyer_id or (loaded.order.buyer_id if loaded else None)
+        if not buyer_id:
+            return []
+        return queries.claim_history(session, buyer_id,
+                                     exclude_case_id=loaded.case.id if loaded and loaded.case else None)
 
     def _reader(self) -> Engine | str | None:
         """The engine suggestions read through. A SQLite file gets a pool of its own here (SQLAlchemy 1.4

@@ -345,3 +345,50 @@ def test_the_copilot_reads_through_its_own_pool_and_sees_other_writers_at_once(w
     after = copilot.suggest(context)["claims"]
     assert len(after) == len(before) + 1
     copilot.close()
+
+
+def test_raw_mode_reads_the_order_while_rasa_parses(web, monkeypatch):
+    """The copilot loads the order and the claims before it waits for the parses: with a slow parser the
+    order was loaded before the parse came back, and the answer is the one the plain path gives."""
+    import asyncio
+
+    from bot.copilot import Copilot
+
+    body = {"messages": ["瓶子碎了", "快点处理"], "order_number": BOTTLE_ORDER}
+    status, plain = web.call("POST", "/api/copilot/suggest", body, token=DEMO_AGENT_TOKEN)
+    assert status == 200, plain
+    moments: dict[str, float] = {}
+    load, parse = Copilot._load, web.rasa.parse
+
+    def recording_load(self, *args, **kwargs):
+        moments.setdefault("order_loaded", time.perf_counter())
+        return load(self, *args, **kwargs)
+
+    async def slow_parse(text: str) -> dict:
+        await asyncio.sleep(1.0)
+        moments["parsed"] = time.perf_counter()
+        return await parse(text)
+
+    monkeypatch.setattr(Copilot, "_load", recording_load)
+    monkeypatch.setattr(web.rasa, "parse", slow_parse)
+    status, overlapped = web.call("POST", "/api/copilot/suggest", body, token=DEMO_AGENT_TOKEN)
+    assert status == 200, overlapped
+    assert moments["order_loaded"] < moments["parsed"]
+    for suggestion in (plain, overlapped):
+        suggestion.pop("elapsed_ms")
+    assert overlapped == plain
+
+
+def test_raw_mode_with_an_unknown_order_answers_404_without_waiting_for_the_parse(web, monkeypatch):
+    import asyncio
+
+    async def slow_parse(text: str) -> dict:
+        await asyncio.sleep(5)
+        return {}
+
+    monkeypatch.setattr(web.rasa, "parse", slow_parse)
+    started = time.perf_counter()
+    status, reply = web.call("POST", "/api/copilot/suggest", {"messages": ["瓶子碎了"], "order_number": "123456789012"},
+                             token=DEMO_AGENT_TOKEN)
+    assert status == 404 and "123456789012" in reply["error"]
+    assert time.perf_counter() - started < 4

@@ -8,7 +8,9 @@ hand-back appends `resume` and clears the `handoff` slot.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Optional
 
@@ -154,20 +156,44 @@ async def suggest_for_conversation(request: Request) -> HTTPResponse:
 @require_agent
 async def suggest_for_messages(request: Request) -> HTTPResponse:
     """Raw mode: {"messages": ["..."], "order_number": "...", "buyer_id"?: "..."} (e.g. from another channel).
-    The messages are parsed concurrently (a repeated text once)."""
+    The messages are parsed concurrently (a repeated text once) while the copilot reads the order and the
+    buyer's claims; it waits for the parses only where it needs them."""
     started, stages = time.perf_counter(), Stages()
     body = request.json or {}
     texts = tuple(str(m) for m in body.get("messages") or [] if str(m).strip())
     if not texts:
         return _error("messages: a non-empty list of the buyer's messages", 400)
     unique = list(dict.fromkeys(texts))
-    parsed = await stages.timed("parse", asyncio.gather(*(_parse(request, text) for text in unique)))
-    by_text = dict(zip(unique, parsed))
-    parses = [by_text[text] for text in texts]
-    context = ConversationContext(buyer_messages=texts, parse=parses[-1], parses=tuple(parses[:-1]),
-                                  buyer_id=body.get("buyer_id") or None,
+    parsing = asyncio.ensure_future(stages.timed("parse", asyncio.gather(*(_parse(request, text) for text in unique))))
+    parsed = thread_future(parsing)
+    context = ConversationContext(buyer_messages=texts, buyer_id=body.get("buyer_id") or None,
                                   order_number=str(body["order_number"]) if body.get("order_number") else None)
-    return await _suggest(request, context, started, stages)
+
+    def with_parses() -> ConversationContext:  # called from the copilot's thread
+        by_text = dict(zip(unique, parsed.result()))
+        parses = [by_text[text] for text in texts]
+        return replace(context, parse=parses[-1], parses=tuple(parses[:-1]))
+
+    try:
+        return await _suggest(request, context, started, stages, nlu=with_parses)
+    finally:
+        parsing.cancel()  # a no-op once done; else the copilot answered without it (e.g. no such order)
+
+
+def thread_future(task: asyncio.Future) -> concurrent.futures.Future:
+    """A future a worker thread can block on for the result of a task running on the event loop."""
+    bridge: concurrent.futures.Future = concurrent.futures.Future()
+
+    def copy(done: asyncio.Future) -> None:
+        if done.cancelled():
+            bridge.cancel()
+        elif done.exception() is not None:
+            bridge.set_exception(done.exception())
+        else:
+            bridge.set_result(done.result())
+
+    task.add_done_callback(copy)
+    return bridge
 
 
 async def _parse(request: Request, text: str) -> dict:
@@ -179,7 +205,7 @@ async def _parse(request: Request, text: str) -> dict:
 
 
 async def _suggest(request: Request, context: ConversationContext, started: float,
-                   stages: Optional[Stages] = None) -> HTTPResponse:
+                   stages: Optional[Stages] = None, nlu=None) -> HTTPResponse:
     stages = stages or Stages()
     inner: dict[str, float] = {}
     submitted, finished = time.perf_counter(), [0.0]
@@ -187,7 +213,7 @@ async def _suggest(request: Request, context: ConversationContext, started: floa
     def run() -> dict:
         inner["queued"] = time.perf_counter() - submitted  # waiting for a pool thread to start
         try:
-            return request.app.ctx.copilot.suggest(context, inner)
+            return request.app.ctx.copilot.suggest(context, inner, nlu=nlu)
         finally:
             finished[0] = time.perf_counter()
 
