@@ -6,10 +6,10 @@
 Starts Rasa + the action server (bot/convtest/stack.py) on a fresh copy of the demo shop (SQLite, the README's
 demo buyers) and `python -m bot.web` against them, talks a few demo conversations over Rasa's REST channel
 (b_demo_1's broken 20-yuan bottle up to the offer, b_demo_2's 转人工, b_demo_3's leaking jar, b_demo_5's
-counterfeit claim), then times, one call at a time with the agent bearer token and the kinds interleaved
-(so a change in the machine's load hits every kind alike):
+counterfeit claim), then times, one call at a time with the agent bearer token and the kinds interleaved in a
+rotating order (so a change in the machine's load hits every kind alike):
 
-  suggest_conv   GET  /api/copilot/suggest?conversation_id=…    (tracker read + NLU + DB + policy + drafts)
+  suggest_conv   GET  /api/copilot/suggest?conversation_id=…    (tracker read, its stored NLU, DB, policy, drafts)
   suggest_raw    POST /api/copilot/suggest {messages, order_number}   (NLU of each message + the rest)
   rasa_parse     POST Rasa /model/parse of a buyer message       the NLU floor
   rasa_tracker   GET  Rasa /conversations/<id>/tracker?include_events=ALL   the tracker floor
@@ -204,7 +204,8 @@ async def measure(web: str, rasa: str, calls: int, warmup: int, baseline: Option
         cold: dict[str, float] = {}
         cold_stages: dict[str, str] = {}
         for n in range(warmup + calls):
-            for kind in kinds:
+            turn = n % len(kinds)  # rotate the order, so no kind always follows the same other kind
+            for kind in kinds[turn:] + kinds[:turn]:
                 took, status, body, headers = await runs[kind](n)
                 if n == 0:
                     cold[kind] = round(took * 1000, 1)
