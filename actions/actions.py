@@ -14,7 +14,14 @@ from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import dialogue as d
-from actions.forms import ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidateQuoteForm  # noqa: F401
+from actions.forms import (  # noqa: F401  (the action server finds the validators through this module)
+    ValidateInvoiceForm,
+    ValidateOrderForm,
+    ValidatePhotoForm,
+    ValidatePriceForm,
+    ValidateQuoteForm,
+)
+from bot.money import fen_to_yuan
 from bot.scripts import reply_variables
 from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
 from bot.service.aftersales import RETURN_OFFER_KINDS
@@ -22,7 +29,8 @@ from bot.service.aftersales import RETURN_OFFER_KINDS
 logger = logging.getLogger(__name__)
 
 # Slots that belong to one problem; a new problem starts them afresh.
-CASE_SLOTS = ("case_id", "photo", "return_shipping_quote", "invoice_title", "invoice_tax_number", "invoice_kind")
+CASE_SLOTS = ("case_id", "photo", "return_shipping_quote", "price_now", "invoice_title", "invoice_tax_number",
+              "invoice_kind")
 
 
 class ActionStartCase(Action):
@@ -42,6 +50,11 @@ class ActionStartCase(Action):
                    *d.no_offer(), SlotSet("usable", d.opening_usable(d.latest_text(tracker)))]
         if d.is_after_sales(intent):
             events.append(SlotSet("problem", intent))
+        if intent == "price_protection":
+            # 现在只卖2199了: the current price in the opening message saves the question
+            price = d.price_now_in_message(tracker)
+            if price is not None:
+                events.append(SlotSet("price_now", fen_to_yuan(price)))
         number = d.order_number_in_message(tracker)
         try:
             events += self._order_events(dispatcher, tracker, number, failures)

@@ -16,13 +16,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clock import now_cn, parse_time
 from bot.money import fen_to_display, yuan_to_fen
-from bot.scripts import describe_parts, reply_variables
+from bot.scripts import describe_parts, display_time, reply_variables
 from bot.service import (
     AfterSalesService,
     Assessment,
     CaseInputs,
     DatabaseUnavailable,
     defect_from_text,
+    price_now_from_text,
     reason_from_text,
     usable_from_text,
 )
@@ -37,7 +38,7 @@ DIGRESSION_INTENTS = ("shipping_fee", "refund_status", "delivery_status")
 # Intents a form must not swallow as its answer (they have rules of their own).
 FORM_ESCAPE_INTENTS = DIGRESSION_INTENTS + ("greet", "thank", "goodbye", "request_human", "complaint_escalation")
 # Needs the dialogue collects with a form; any other need goes to a human.
-FORM_NEEDS = ("photo", "return_shipping_quote")
+FORM_NEEDS = ("photo", "return_shipping_quote", "price_now")
 ALWAYS_HUMAN_INTENTS = ("counterfeit",)
 # How the NLU reads a buyer turning down a compensation offer in words (我要退货, 不要补偿，我要退款,
 # 5块钱太少了): data/rules.yml sends these to action_refuse_offer while ladder_offer is set.
@@ -160,9 +161,22 @@ def amount_fen_in_message(tracker: Tracker) -> Optional[int]:
     return yuan_to_fen(match.group(1)) if match else None
 
 
+def price_now_in_message(tracker: Tracker) -> Optional[int]:
+    """The current price (fen) the latest message states for price protection, else None."""
+    text = latest_text(tracker)
+    amounts = [e for e in tracker.latest_message.get("entities") or []
+               if e.get("entity") == "amount" and e.get("start") is not None]
+    try:
+        return price_now_from_text(text, amounts or None)
+    except Exception:  # the extractor is an optimisation, never a reason to fail the turn
+        logger.debug("price extractor unavailable", exc_info=True)
+        return None
+
+
 def case_inputs(tracker: Tracker, **overrides: Any) -> CaseInputs:
     """The conversation's knowledge of the current problem, from slots and the latest message."""
     quote = tracker.get_slot("return_shipping_quote")
+    price_now = tracker.get_slot("price_now")
     refs = photo_refs(tracker)
     slot_photo = tracker.get_slot("photo")
     if slot_photo and slot_photo not in refs:
@@ -172,6 +186,7 @@ def case_inputs(tracker: Tracker, **overrides: Any) -> CaseInputs:
         conversation_id=tracker.sender_id, buyer_id=tracker.sender_id, intent=problem, now=message_now(tracker),
         order_number=tracker.get_slot("order_number"), usable=tracker.get_slot("usable"), photo_refs=refs,
         return_shipping_quote_fen=yuan_to_fen(quote) if quote else None,
+        price_now_fen=yuan_to_fen(price_now) if price_now else None,
         defect=defect_from_text(_first_problem_text(tracker)) if problem == "minor_defect" else None,
         reason=reason_from_text(_first_problem_text(tracker)),
     )
@@ -228,6 +243,11 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
         utter(dispatcher, explained.script, **reply_variables(resolution, option=explained, order=assessment.order))
         return events + hand_off(dispatcher, tracker, inputs.intent, inputs, assessment.case_id, quiet=True)
     need = assessment.needs[0] if assessment.needs else None
+    expired = _price_protection_deadline_passed(resolution, inputs) if inputs.intent == "price_protection" else None
+    if expired is not None and (need == "price_now" or "outside_window" in resolution.flags):
+        # A tagged listing past its window: a clear answer with the date, not a question about today's price
+        utter(dispatcher, "utter_price_protection_expired", **{**variables, "deadline": display_time(expired)})
+        return events + [SlotSet("pending_need", "none"), *no_offer()]
     if need in FORM_NEEDS:
         return events + [SlotSet("pending_need", need), *no_offer()]
     if need == "problem":
@@ -244,6 +264,15 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
     return events + [SlotSet("pending_need", "none"),
                      SlotSet("offer_pending", assessment.acceptable or more_to_offer),
                      SlotSet("ladder_offer", service(tracker).is_ladder_offer(assessment))]
+
+
+def _price_protection_deadline_passed(resolution: Any, inputs: CaseInputs) -> Optional[datetime]:
+    """The price-protection deadline when it has passed (the window the pack sets, counted from payment)."""
+    deadline = (resolution.window or {}).get("price_protection_deadline")
+    if deadline is None:
+        return None
+    deadline = parse_time(deadline) if not isinstance(deadline, datetime) else deadline
+    return deadline if inputs.now > deadline else None
 
 
 def _quote_variable(inputs: CaseInputs) -> dict[str, str]:

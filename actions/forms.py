@@ -3,13 +3,22 @@
 Each `extract_<slot>` returns {} when the message is not an answer (a side question, a greeting, 转人工):
 the form then rejects the turn and the rules for digressions and hand-offs take over. An answer that is
 wrong gets a clear re-ask instead.
+
+"Did the buyer answer?" is decided in one place for every form (`answered` and `ShopFormValidation`):
+  * an extractor reads the latest message only while the form asks for that slot (`answered`), and
+    side questions, greetings and 转人工 in words are never taken as the answer;
+  * a slot reset to None by an action (action_start_case clearing the previous problem, the action that
+    opens a form) reaches rasa_sdk's validation like a value; it is no answer, so no validate_<slot> sees
+    it: no "text is no photo" scolding, no failure counted, no "金额看不懂" re-ask.
 """
 from __future__ import annotations
 
+import abc
 import re
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker, utils
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -24,11 +33,51 @@ NO_TAX_NUMBER = ("无", "没有", "个人", "不需要", "不用")
 MAX_PLAUSIBLE_QUOTE_FEN = 500_00
 
 
-def _asked(tracker: Tracker, slot: str) -> bool:
+# 转人工 / 投诉 in words: a message read as request_human without them (个人 as an invoice title) is an answer.
+HUMAN_WORDS = ("人工", "客服", "真人", "投诉", "主管", "经理", "转接")
+# A current price above this is a typo, not a shop's price (fen).
+MAX_PLAUSIBLE_PRICE_FEN = 1_000_000_00
+
+
+def answered(tracker: Tracker, slot: str) -> bool:
+    """Is the latest message the buyer's answer to the form's question for `slot`? Only while the form is
+    asking for that slot (requested_slot); whether it *is* an answer (an amount, a photo, not 转人工) is
+    each extractor's call. Resets are filtered by ShopFormValidation."""
     return tracker.get_slot("requested_slot") == slot
 
 
-class ValidateOrderForm(FormValidationAction):
+def asks_for_a_human(tracker: Tracker) -> bool:
+    """转人工 / 投诉: read so by the NLU *and* said in words (the NLU also reads 个人 as request_human)."""
+    return d.latest_intent(tracker) in ("request_human", "complaint_escalation") and \
+        any(word in d.latest_text(tracker) for word in HUMAN_WORDS)
+
+
+class ShopFormValidation(FormValidationAction, metaclass=abc.ABCMeta):
+    """rasa_sdk validation that calls validate_<slot> for answers only: a slot an action reset to None this
+    turn is passed through as None, silently (see the module docstring). Abstract, so the action server
+    does not register it as an action of its own."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        ...
+
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slots: Dict[Text, Any] = {name: value for name, value in tracker.slots_to_validate().items()
+                                  if name in required}
+        for name, value in list(slots.items()):
+            validate = getattr(self, f"validate_{name.replace('-', '_')}", None)
+            if value is None or validate is None:
+                continue  # a reset, not an answer
+            output = await utils.call_potential_coroutine(validate(value, dispatcher, tracker, domain))
+            if isinstance(output, dict):
+                slots.update(output)
+                tracker.slots.update(output)
+        return [SlotSet(name, value) for name, value in slots.items()]
+
+
+class ValidateOrderForm(ShopFormValidation):
     def name(self) -> Text:
         return "validate_order_form"
 
@@ -41,7 +90,7 @@ class ValidateOrderForm(FormValidationAction):
 
     async def extract_order_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
-        if not _asked(tracker, "order_number"):
+        if not answered(tracker, "order_number"):
             return {}
         number = d.order_number_in_message(tracker)
         if number:
@@ -52,10 +101,6 @@ class ValidateOrderForm(FormValidationAction):
 
     async def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
-        if value is None:
-            # Not an answer: a slot reset by action_start_case (e.g. after it already counted a foreign
-            # number from the opening message) reaches this validator too and must not count again.
-            return {}
         number = str(value)
         if number.isdigit():
             try:
@@ -73,13 +118,13 @@ class ValidateOrderForm(FormValidationAction):
         return {"order_number": None, "order_failures": failures}
 
 
-class ValidatePhotoForm(FormValidationAction):
+class ValidatePhotoForm(ShopFormValidation):
     def name(self) -> Text:
         return "validate_photo_form"
 
     async def extract_photo(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Dict[Text, Any]:
-        if not _asked(tracker, "photo"):
+        if not answered(tracker, "photo"):
             return {}
         refs = d.photo_refs(tracker)
         if refs:
@@ -90,22 +135,19 @@ class ValidatePhotoForm(FormValidationAction):
 
     async def validate_photo(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[Text, Any]:
-        if not value or value == "text_only":
-            # Only a reply to our photo question gets the "text is no photo" re-ask. A slot reset to None by
-            # the action that opens the form also reaches this validator, and must stay silent.
-            if value == "text_only":
-                d.utter(dispatcher, "utter_photo_text_only")
+        if value == "text_only":
+            d.utter(dispatcher, "utter_photo_text_only")
             return {"photo": None}
         return {"photo": str(value)}
 
 
-class ValidateQuoteForm(FormValidationAction):
+class ValidateQuoteForm(ShopFormValidation):
     def name(self) -> Text:
         return "validate_quote_form"
 
     async def extract_return_shipping_quote(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                             domain: DomainDict) -> Dict[Text, Any]:
-        if not _asked(tracker, "return_shipping_quote"):
+        if not answered(tracker, "return_shipping_quote"):
             return {}
         intent = d.latest_intent(tracker)
         if intent in ("request_human", "complaint_escalation"):
@@ -127,6 +169,40 @@ class ValidateQuoteForm(FormValidationAction):
         return {"return_shipping_quote": fen_to_yuan(fen)}
 
 
+class ValidatePriceForm(ShopFormValidation):
+    """Price protection: the price the listing shows now, when the buyer's first message did not say it."""
+
+    def name(self) -> Text:
+        return "validate_price_form"
+
+    async def extract_price_now(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        if not answered(tracker, "price_now") or asks_for_a_human(tracker):
+            return {}
+        fen = d.price_now_in_message(tracker)
+        if fen is None and _bare_price(d.latest_text(tracker)):
+            fen = d.amount_fen_in_message(tracker)  # "2199": a bare number answers "what is the price now?"
+        if fen is not None:
+            return {"price_now": fen_to_yuan(fen)}
+        if d.latest_intent(tracker) in d.FORM_ESCAPE_INTENTS + ("deny",):
+            return {}
+        return {"price_now": "invalid"}
+
+    async def validate_price_now(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Dict[Text, Any]:
+        fen = _quote_fen(value)
+        if fen is None or fen <= 0 or fen > MAX_PLAUSIBLE_PRICE_FEN:
+            d.utter(dispatcher, "utter_price_now_invalid")
+            return {"price_now": None}
+        return {"price_now": fen_to_yuan(fen)}
+
+
+def _bare_price(text: str) -> bool:
+    """One number and nothing that makes it another figure (降了30 is a drop, 2399买的 what was paid)."""
+    numbers = re.findall(r"\d+(?:\.\d+)?", text)
+    return len(numbers) == 1 and not any(cue in text for cue in ("降了", "便宜了", "少了", "买的", "原价", "当时"))
+
+
 def _quote_fen(value: Any) -> Optional[int]:
     from bot.money import MoneyError, yuan_to_fen
     try:
@@ -135,13 +211,16 @@ def _quote_fen(value: Any) -> Optional[int]:
         return None
 
 
-class ValidateInvoiceForm(FormValidationAction):
+class ValidateInvoiceForm(ShopFormValidation):
     def name(self) -> Text:
         return "validate_invoice_form"
 
     async def extract_invoice_title(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
-        if not _asked(tracker, "invoice_title") or d.latest_intent(tracker) in ("request_human", "complaint_escalation"):
+        # While the title is asked, the text is the title: 个人 (which the NLU reads as request_human), a
+        # company name (out_of_scope?). Only 转人工 in words and side questions are not.
+        if not answered(tracker, "invoice_title") or asks_for_a_human(tracker) or \
+                d.latest_intent(tracker) in d.DIGRESSION_INTENTS + ("greet", "thank", "goodbye"):
             return {}
         return {"invoice_title": d.latest_text(tracker).strip()}
 
@@ -154,8 +233,7 @@ class ValidateInvoiceForm(FormValidationAction):
 
     async def extract_invoice_tax_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> Dict[Text, Any]:
-        if not _asked(tracker, "invoice_tax_number") or d.latest_intent(tracker) in ("request_human",
-                                                                                    "complaint_escalation"):
+        if not answered(tracker, "invoice_tax_number") or asks_for_a_human(tracker):
             return {}
         text = d.latest_text(tracker).strip().upper()
         match = TAX_NUMBER.search(text.replace(" ", ""))
@@ -173,7 +251,7 @@ class ValidateInvoiceForm(FormValidationAction):
 
     async def extract_invoice_kind(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
-        if not _asked(tracker, "invoice_kind"):
+        if not answered(tracker, "invoice_kind"):
             return {}
         text = d.latest_text(tracker)
         if "电子" in text:

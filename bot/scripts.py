@@ -49,6 +49,7 @@ DEADLINE_KEYS = {
     "utter_offer_late_shipping_compensation": ("ship_deadline",),
     "utter_explain_ship_deadline": ("ship_deadline",),
     "utter_offer_price_difference": ("price_protection_deadline",),
+    "utter_price_protection_expired": ("price_protection_deadline",),
     "utter_explain_after_sales_window": ("after_sales_deadline",),
     "utter_outside_window": ("after_sales_deadline", "seven_day_deadline", "price_protection_deadline"),
 }

@@ -27,9 +27,16 @@ from actions.actions import (
     ActionStartCase,
     consecutive_fallbacks,
 )
-from actions.forms import ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidateQuoteForm
+from actions.forms import (
+    ValidateInvoiceForm,
+    ValidateOrderForm,
+    ValidatePhotoForm,
+    ValidatePriceForm,
+    ValidateQuoteForm,
+)
 from bot.db.migrate import upgrade
-from bot.db.models import AfterSalesCase, Handoff, InvoiceRequest, LedgerEntry
+from bot.clock import parse_time
+from bot.db.models import AfterSalesCase, Handoff, InvoiceRequest, LedgerEntry, Order
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.scripts import ScriptBook
@@ -61,7 +68,7 @@ def tracker(sender: str = BUYER, *, text: str = "", intent: str = "damaged", slo
               "metadata": metadata or {}}
     base = {"problem": None, "order_number": None, "case_id": None, "photo": None, "return_shipping_quote": None,
             "refusals": 0, "order_failures": 0, "usable": None, "pending_need": None, "offer_pending": False,
-            "requested_slot": None}
+            "ladder_offer": False, "price_now": None, "requested_slot": None}
     base.update(slots or {})
     user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}
     return Tracker(sender, base, latest, (events or []) + [user_event], False, None,
@@ -76,6 +83,7 @@ def run(action, track: Tracker) -> tuple[list, list[dict]]:
 
 DOMAIN_FORMS = {"order_form": {"required_slots": ["order_number"]}, "photo_form": {"required_slots": ["photo"]},
                 "quote_form": {"required_slots": ["return_shipping_quote"]},
+                "price_form": {"required_slots": ["price_now"]},
                 "invoice_form": {"required_slots": ["invoice_title", "invoice_tax_number", "invoice_kind"]}}
 
 
@@ -207,6 +215,23 @@ def test_a_side_question_is_not_taken_as_the_photo(db_url):
     events, _ = run(ValidatePhotoForm(), tracker(text="运费谁出？", intent="shipping_fee", active_loop="photo_form",
                                                  slots={"requested_slot": "photo"}))
     assert events == [] or "photo" not in slot_values(events)
+
+
+@pytest.mark.parametrize("form, slot", [
+    (ValidateOrderForm, "order_number"), (ValidatePhotoForm, "photo"), (ValidateQuoteForm, "return_shipping_quote"),
+    (ValidatePriceForm, "price_now"), (ValidateInvoiceForm, "invoice_title"),
+    (ValidateInvoiceForm, "invoice_tax_number"), (ValidateInvoiceForm, "invoice_kind"),
+])
+def test_a_slot_reset_is_no_answer_for_any_form(db_url, form, slot):
+    # An action (action_start_case, the one opening the form) resets the slot after the buyer's message;
+    # rasa_sdk hands that None to the validator like a value. No re-ask, no failure counted, no value.
+    track = tracker(text="瓶子碎了 订单886600010001", intent="damaged", active_loop=form().name()[len("validate_"):],
+                    slots={"order_failures": 1})
+    track.events.append({"event": "slot", "name": slot, "value": None})
+    events, messages = run(form(), track)
+    assert messages == []
+    slots = slot_values(events)
+    assert slots.get(slot) is None and slots.get("order_failures", 1) == 1
 
 
 # ------------------------------------------------------------------ the ladder
@@ -341,6 +366,135 @@ def test_asking_to_return_when_the_return_is_already_offered_repeats_it(db_url):
     assert case_refusals(db_url, case_id) == 2 and "10元" in texts(messages)[0]
     run(ActionAcceptOffer(), tracker(intent="affirm", slots=slots))
     assert ledger_rows(db_url) == [("compensation", 1000, "paid")]
+
+
+# ------------------------------------------------------------------ price protection (D, 价保30天)
+
+NOW = "2024-06-03T10:00:00+08:00"
+
+
+@pytest.fixture()
+def price_protected(db_url, monkeypatch):
+    """BOTTLE_20 (20.00 yuan) with the 价保30天 tag, paid `days` days (+ `minutes`) before NOW; the test clock on."""
+    monkeypatch.setenv("AFTERSALES_TEST_CLOCK", "1")
+
+    def tag(days: int = 10, minutes: int = 0, tags=("价保30天",)) -> None:
+        from datetime import timedelta
+        with session_scope(db_url) as session:
+            order = session.execute(select(Order).where(Order.order_number == BOTTLE_20)).scalar_one()
+            order.service_tags = list(tags)
+            order.paid_at = parse_time(NOW) - timedelta(days=days, minutes=minutes)
+    return tag
+
+
+def price_slots(price_now=None, **more) -> dict:
+    return {"problem": "price_protection", "order_number": BOTTLE_20, "price_now": price_now, **more}
+
+
+def price_turn(price_now=None, text="", intent="price_protection", **more) -> Tracker:
+    return tracker(text=text, intent=intent, metadata={"now": NOW}, slots=price_slots(price_now, **more))
+
+
+def test_the_current_price_in_the_opening_message_is_read(db_url):
+    events, _ = run(ActionStartCase(), tracker(text="现在只卖15块了", intent="price_protection", entities=[
+        {"entity": "amount", "value": 1500, "start": 4, "end": 7}]))
+    assert slot_values(events)["price_now"] == "15.00"
+    events, _ = run(ActionStartCase(), tracker(text="我20块买的，现在降价了", intent="price_protection"))
+    assert "price_now" not in slot_values(events) or slot_values(events)["price_now"] is None
+
+
+def test_price_protection_offers_the_difference_and_accepting_records_it(price_protected, db_url):
+    price_protected(days=10)
+    events, messages = run(ActionHandleProblem(), price_turn("15.00"))
+    slots = slot_values(events)
+    assert slots["offer_pending"] is True and slots["ladder_offer"] is False
+    assert "差价是5元" in texts(messages)[0]
+    run(ActionAcceptOffer(), price_turn("15.00", intent="affirm", case_id=slots["case_id"]))
+    assert ledger_rows(db_url) == [("refund", 500, "promised")]
+
+
+def test_price_protection_without_the_price_asks_for_it(price_protected):
+    price_protected(days=10)
+    events, messages = run(ActionHandleProblem(), price_turn())
+    assert slot_values(events)["pending_need"] == "price_now" and messages == []  # price_form asks
+
+
+@pytest.mark.parametrize("minutes, offered", [(0, True), (1, False)])
+def test_price_protection_window_at_and_just_after_30_days(price_protected, db_url, minutes, offered):
+    price_protected(days=30, minutes=minutes)
+    for price in ("15.00", None):  # with the price, and before it is known (no question once the window closed)
+        events, messages = run(ActionHandleProblem(), price_turn(price))
+        reply = " ".join(texts(messages))
+        if offered and price:
+            assert "差价是5元" in reply
+        elif offered:
+            assert slot_values(events)["pending_need"] == "price_now"
+        else:
+            assert "价保已经在6月3日 09:59截止" in reply and "差价" in reply
+            assert slot_values(events)["offer_pending"] is False and "handoff" not in slot_values(events)
+    if not offered:
+        assert ledger_rows(db_url) == []
+
+
+@pytest.mark.parametrize("price_now, difference", [
+    ("19.99", "0.01"),   # one fen below the price paid: one fen back
+    ("0.01", "19.99"),   # the deepest drop: never more than what was paid (the option's limit)
+])
+def test_price_difference_at_its_limits(price_protected, price_now, difference):
+    price_protected(days=1)
+    _, messages = run(ActionHandleProblem(), price_turn(price_now))
+    assert f"差价是{difference}元" in texts(messages)[0]
+
+
+@pytest.mark.parametrize("price_now", ["20.00", "25.00"])
+def test_no_difference_when_the_price_did_not_drop(price_protected, db_url, price_now):
+    price_protected(days=1)
+    events, messages = run(ActionHandleProblem(), price_turn(price_now))
+    assert "无差价" in texts(messages)[0] and slot_values(events)["offer_pending"] is False
+
+
+def test_price_protection_without_the_tag_is_not_covered_and_never_asks_the_price(price_protected):
+    price_protected(days=1, tags=())
+    events, messages = run(ActionHandleProblem(), price_turn())
+    assert "不在价保范围" in texts(messages)[0] and slot_values(events)["pending_need"] == "none"
+
+
+@pytest.mark.parametrize("text, intent, entities, expected, re_ask", [
+    ("2199", "provide_order_number", [], "2199.00", False),
+    ("现在卖89元", "price_protection", [{"entity": "amount", "value": 8900, "start": 3, "end": 6}], "89.00", False),
+    ("降了30块", "price_protection", [{"entity": "amount", "value": 3000, "start": 2, "end": 5}], None, True),
+    ("0元", "price_protection", [{"entity": "amount", "value": 0, "start": 0, "end": 2}], None, True),
+    ("不知道", "deny", [], "absent", False),          # not an answer: the rules hand over to an agent
+    ("转人工", "request_human", [], "absent", False),
+])
+def test_price_form_reads_the_current_price(db_url, text, intent, entities, expected, re_ask):
+    events, messages = run(ValidatePriceForm(), tracker(text=text, intent=intent, entities=entities,
+                                                        slots={"requested_slot": "price_now"},
+                                                        active_loop="price_form"))
+    slots = slot_values(events)
+    if expected == "absent":
+        assert "price_now" not in slots
+    else:
+        assert slots["price_now"] == expected
+    assert bool(messages) is re_ask
+
+
+# ------------------------------------------------------------------ the invoice title
+
+@pytest.mark.parametrize("text, intent", [("个人", "request_human"), ("张三", "out_of_scope"),
+                                          ("上海晶莹贸易有限公司", "invoice")])
+def test_invoice_title_is_whatever_the_buyer_answers(db_url, text, intent):
+    events, _ = run(ValidateInvoiceForm(), tracker(text=text, intent=intent, active_loop="invoice_form",
+                                                   slots={"requested_slot": "invoice_title"}))
+    assert slot_values(events)["invoice_title"] == text
+
+
+@pytest.mark.parametrize("text, intent", [("转人工", "request_human"), ("我要投诉", "complaint_escalation"),
+                                          ("你好", "greet"), ("运费谁出", "shipping_fee")])
+def test_invoice_title_question_still_lets_the_buyer_ask_for_a_human_or_something_else(db_url, text, intent):
+    events, _ = run(ValidateInvoiceForm(), tracker(text=text, intent=intent, active_loop="invoice_form",
+                                                   slots={"requested_slot": "invoice_title"}))
+    assert "invoice_title" not in slot_values(events) or slot_values(events)["invoice_title"] is None
 
 
 # ------------------------------------------------------------------ hand-offs, errors, side questions

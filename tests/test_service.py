@@ -16,7 +16,16 @@ from bot.db.models import LedgerEntry
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.scripts import VARIABLES, ScriptBook, display_time, reply_variables, template_variables
-from bot.service import AfterSalesService, CaseInputs, CaseNotFound, NothingToAccept, OrderNotFound, reason_from_text, usable_from_text
+from bot.service import (
+    AfterSalesService,
+    CaseInputs,
+    CaseNotFound,
+    NothingToAccept,
+    OrderNotFound,
+    price_now_from_text,
+    reason_from_text,
+    usable_from_text,
+)
 from bot.settings import PROJECT_ROOT
 
 BOOK = ScriptBook.load()
@@ -135,3 +144,18 @@ def test_compensation_next_to_a_refund_is_quoted_alone():
             "items": [{"sku": "CUP-4", "price": "39.90", "qty": 1}]}
     variables = reply_variables(resolve(case, load_pack()))
     assert (variables["amount"], variables["payout_amount"]) == ("51.87", "11.97")
+
+
+@pytest.mark.parametrize("text, fen", [
+    ("现在只卖15块了", 1500),
+    ("降到¥89", 8900),
+    ("我2399买的洗衣机现在页面上只卖2199了，能退差价吗", 219900),
+    ("买的时候199元，现在169元", 16900),
+    ("便宜了20元，现在是179元", 17900),
+    ("降了30块", None),        # a drop, not the price: the dialogue asks for the price
+    ("199元买的", None),       # what was paid
+    ("原价199元", None),
+    ("价格变了", None),
+])
+def test_the_current_price_a_buyer_states(text, fen):
+    assert price_now_from_text(text) == fen

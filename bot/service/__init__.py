@@ -18,10 +18,16 @@ from bot.service.aftersales import (
     ServiceError,
     idempotency_key,
 )
-from bot.service.casebuild import CaseInputs, defect_from_text, reason_from_text, usable_from_text
+from bot.service.casebuild import (
+    CaseInputs,
+    defect_from_text,
+    price_now_from_text,
+    reason_from_text,
+    usable_from_text,
+)
 
 __all__ = [
     "Acceptance", "AfterSalesService", "Assessment", "CaseInputs", "CaseNotFound", "DatabaseUnavailable",
     "HandoffResult", "NothingToAccept", "OrderNotFound", "OrderView", "ServiceError", "defect_from_text",
-    "idempotency_key", "reason_from_text", "usable_from_text",
+    "idempotency_key", "price_now_from_text", "reason_from_text", "usable_from_text",
 ]

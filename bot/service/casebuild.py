@@ -71,6 +71,36 @@ def reason_from_text(text: str) -> Optional[str]:
     return None
 
 
+# Price protection: words around an amount that say which price it is.
+PRICE_NOW_CUES = ("现在", "现价", "降到", "降价到", "降成", "只卖", "只要", "卖", "变成", "到手", "页面", "活动价", "优惠价")
+PAID_PRICE_CUES = ("买的时候", "原价", "当时", "花了", "付了", "我买", "买了")
+PRICE_DROP_CUES = ("降了", "便宜了", "少了", "差了", "差价")
+
+
+def price_now_from_text(text: str, amounts: Optional[list[dict]] = None) -> Optional[int]:
+    """The current price (fen) a buyer states for price protection: 现在只卖15块了 -> 1500, 降到¥89 -> 8900,
+    我2399买的…现在只卖2199了 -> 219900. An amount the buyer paid (…买的, 原价…) or a drop (降了30) is not the
+    current price; when unsure, None (the dialogue then asks). `amounts`: the amount entities
+    ({value, start, end}) if the caller has them, else bot.entities reads the text."""
+    if amounts is None:
+        from bot.entities import extract_entities  # spaCy + jieba: loaded only when a price is read
+        amounts = [e for e in extract_entities(text) if e.get("entity") == "amount"]
+    cued, plain = [], []
+    for entity in amounts:
+        value, start, end = entity.get("value"), entity.get("start"), entity.get("end")
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or start is None or end is None:
+            continue
+        before, after = text[max(0, start - 6):start], text[end:end + 2]
+        if after.startswith("买") or any(cue in before for cue in PAID_PRICE_CUES):
+            continue
+        if any(before.endswith(cue) or cue in before[-3:] for cue in PRICE_DROP_CUES):
+            continue
+        (cued if any(cue in before for cue in PRICE_NOW_CUES) else plain).append(value)
+    if cued:
+        return cued[-1]
+    return plain[0] if len(plain) == 1 else None
+
+
 def defect_from_text(text: str) -> Optional[str]:
     for defect, words in DEFECT_WORDS:
         if any(word in text for word in words):
