@@ -207,6 +207,8 @@ class ActionRefuseOffer(Action):
         except ServiceError:
             logger.exception("refuse failed for case %s", case_id)
             return d.hand_off(dispatcher, tracker, "refuse_failed", inputs, case_id)
+        while moved and d.guidance_already_said(assessment, inputs.intent):
+            assessment, moved = d.service(tracker).refuse(inputs, case_id)  # 晚必赔 was said with the last step
         if not moved:
             d.utter(dispatcher, "utter_last_offer_refused")
             return d.hand_off(dispatcher, tracker, "last_offer_refused", inputs, case_id, quiet=True)

@@ -40,6 +40,9 @@ FORM_ESCAPE_INTENTS = DIGRESSION_INTENTS + ("greet", "thank", "goodbye", "reques
 # Needs the dialogue collects with a form; any other need goes to a human.
 FORM_NEEDS = ("photo", "return_shipping_quote", "price_now")
 ALWAYS_HUMAN_INTENTS = ("counterfeit",)
+# Parcel questions: information steps right after the current one (晚必赔) are said in the same reply, and a
+# refusal skips them (they were said already).
+SAY_FOLLOWING_GUIDANCE_INTENTS = ("delivery_status", "not_received")
 # How the NLU reads a buyer turning down a compensation offer in words (我要退货, 不要补偿，我要退款,
 # 5块钱太少了): data/rules.yml sends these to action_refuse_offer while ladder_offer is set.
 LADDER_REFUSAL_INTENTS = ("no_reason_return", "request_compensation", "cancel_order", "refund_status")
@@ -187,7 +190,9 @@ def case_inputs(tracker: Tracker, **overrides: Any) -> CaseInputs:
         order_number=tracker.get_slot("order_number"), usable=tracker.get_slot("usable"), photo_refs=refs,
         return_shipping_quote_fen=yuan_to_fen(quote) if quote else None,
         price_now_fen=yuan_to_fen(price_now) if price_now else None,
-        defect=defect_from_text(_first_problem_text(tracker)) if problem == "minor_defect" else None,
+        # the defect named in the opening message: 划痕 / 气泡 pick A4 or A8; 异味 on quality_issue picks the
+        # wood-smell explanation for solid wood
+        defect=defect_from_text(_first_problem_text(tracker)) if problem in ("minor_defect", "quality_issue") else None,
         reason=reason_from_text(_first_problem_text(tracker)),
     )
     values.update(overrides)
@@ -248,6 +253,14 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
         # A tagged listing past its window: a clear answer with the date, not a question about today's price
         utter(dispatcher, "utter_price_protection_expired", **{**variables, "deadline": display_time(expired)})
         return events + [SlotSet("pending_need", "none"), *no_offer()]
+    lead = _guidance_before_evidence(resolution, need)
+    if lead is not None:
+        # e.g. a new solid-wood piece that smells: the seed's explanation first (normal, airs out in days);
+        # 不行 moves on to the ladder, which then asks for its photo.
+        utter(dispatcher, lead.script, **reply_variables(resolution, option=lead, order=assessment.order))
+        more_to_offer = any(option.parts for option in resolution.options[resolution.step + 1:])
+        return events + [SlotSet("pending_need", "none"), SlotSet("offer_pending", more_to_offer),
+                         SlotSet("ladder_offer", False)]
     if need in FORM_NEEDS:
         return events + [SlotSet("pending_need", need), *no_offer()]
     if need == "problem":
@@ -255,9 +268,14 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
         return events + [SlotSet("pending_need", "none"), *no_offer()]
     if need is not None or assessment.needs_human:
         return events + _human_needed(dispatcher, tracker, assessment, inputs, variables)
+    if offer.kind == "soothe_and_wait":
+        variables.update(_overdue_expected(assessment, inputs))
     utter(dispatcher, offer.script, **variables)
     if inputs.intent in ("shipping_fee", "repair_warranty", "refund_status"):
         _also_guidance(dispatcher, assessment, variables)
+    if inputs.intent in SAY_FOLLOWING_GUIDANCE_INTENTS:
+        for option in following_guidance(resolution):
+            utter(dispatcher, option.script, **reply_variables(resolution, option=option, order=assessment.order))
     if inputs.intent == "invoice":
         return events + [SlotSet("pending_need", "invoice"), *no_offer()]
     more_to_offer = any(option.parts for option in resolution.options[resolution.step + 1:])
@@ -273,6 +291,50 @@ def _price_protection_deadline_passed(resolution: Any, inputs: CaseInputs) -> Op
         return None
     deadline = parse_time(deadline) if not isinstance(deadline, datetime) else deadline
     return deadline if inputs.now > deadline else None
+
+
+def _guidance_before_evidence(resolution: Any, need: Optional[str]) -> Optional[Any]:
+    """The current step is information that needs no evidence (the wood-smell explanation) while a later
+    step's evidence is missing: say the information rather than ask for a photo first."""
+    options, step = resolution.options, resolution.step
+    if need not in FORM_NEEDS or step >= len(options):
+        return None
+    option = options[step]
+    if option.kind != "guidance" or option.parts or option.evidence_required or option.needs:
+        return None
+    return option
+
+
+def following_guidance(resolution: Any) -> list:
+    """The information-only steps right after the current one, up to the next step that grants something."""
+    found = []
+    for option in resolution.options[resolution.step + 1:]:
+        if option.parts or option.kind != "guidance":
+            break
+        found.append(option)
+    return found
+
+
+def guidance_already_said(assessment: Assessment, intent: str) -> bool:
+    """After a refusal: is the new step information that was said together with the refused one?"""
+    resolution, offer = assessment.resolution, assessment.offer
+    if intent not in SAY_FOLLOWING_GUIDANCE_INTENTS or offer is None or resolution.step == 0:
+        return False
+    if offer.kind != "guidance" or offer.parts:
+        return False
+    return any(option.parts for option in resolution.options[resolution.step + 1:])
+
+
+def _overdue_expected(assessment: Assessment, inputs: CaseInputs) -> dict[str, str]:
+    """A parcel past its promised delivery time: never 预计<a time already past>送到."""
+    expected = assessment.order.expected_delivery
+    if expected is None:
+        return {}
+    if expected.tzinfo is None:
+        expected = expected.replace(tzinfo=inputs.now.tzinfo)
+    if expected >= inputs.now:
+        return {}
+    return {"expected": f"尽快（原定{display_time(expected)}，已经超时了，非常抱歉）"}
 
 
 def _quote_variable(inputs: CaseInputs) -> dict[str, str]:

@@ -96,11 +96,28 @@ def shipping_text(details: Mapping[str, Any]) -> str:
     if not legs:
         return str(details.get("return_shipping") or "")
     outbound, back = WHO_PAYS.get(legs.get("outbound"), "店铺"), WHO_PAYS.get(legs.get("return"), "您")
-    text = f"来回运费由{back}承担。" if outbound == back else f"发货运费由{outbound}承担，退货运费由{back}承担。"
+    if (details.get("jd_free_pickup") or {}).get("available"):
+        # JD: 闪电退款 + freight insurance -> free pick-up of the return (rules-from-seeds C): the return leg
+        # costs the buyer nothing, so "退货运费由您承担" would be wrong here.
+        text = f"发货运费由{outbound}承担；退货支持免费上门取件，预约后快递员上门取走，不用您出运费。"
+    elif outbound == back:
+        text = f"来回运费由{back}承担。"
+    else:
+        text = f"发货运费由{outbound}承担，退货运费由{back}承担。"
     fast = details.get("fast_refund") or {}
     if fast.get("eligible"):
-        text += f"您可以享受极速退款：{fast.get('why')}。"
+        text += f"您可以享受{fast_refund_name(fast.get('rule'))}：{fast.get('why')}。"
     return text
+
+
+def fast_refund_name(rule_id: Any) -> str:
+    """What the buyer's platform calls its fast refund: JD's 闪电退款, Tmall's 极速退款."""
+    try:
+        from bot.policy.loader import load_pack  # cached per pack fingerprint
+        family = load_pack().rule(str(rule_id)).family
+    except Exception:  # an unknown rule id or no pack: the generic name
+        family = None
+    return "闪电退款" if family == "lightning_refund" else "极速退款"
 
 
 def reply_variables(resolution: Any = None, option: Any = None, order: Any = None, **extra: Any) -> dict[str, str]:

@@ -479,7 +479,53 @@ def test_price_form_reads_the_current_price(db_url, text, intent, entities, expe
     assert bool(messages) is re_ask
 
 
-# ------------------------------------------------------------------ the invoice title
+# ------------------------------------------------------------------ platform wording: 晚必赔, 闪电退款, wood smell
+
+def jd_tracker(buyer: str, number: str, problem: str, text: str = "", **slots) -> Tracker:
+    return tracker(buyer, text=text, intent=problem, slots={"problem": problem, "order_number": number, **slots},
+                   events=[{"event": "user", "text": text, "parse_data": {"intent": {"name": problem}}}])
+
+
+def test_jd_lightning_refund_is_called_so_and_free_pickup_is_said(db_url):
+    # b_demo_7 (JD S2): 闪电退款 tag + freight insurance -> free pick-up of the return
+    _, messages = run(ActionHandleProblem(), jd_tracker("b_demo_7", "886600070001", "no_reason_return"))
+    reply = " ".join(texts(messages))
+    assert "闪电退款" in reply and "极速退款" not in reply
+    assert "免费上门取件" in reply and "退货运费由您承担" not in reply
+    # JD S2 without freight insurance: 闪电退款, but the return leg is the buyer's
+    _, messages = run(ActionHandleProblem(), jd_tracker("b_demo_7", "886600070002", "no_reason_return"))
+    reply = " ".join(texts(messages))
+    assert "闪电退款" in reply and "免费上门" not in reply and "退货运费由您承担" in reply
+    # Tmall keeps its own name
+    _, messages = run(ActionHandleProblem(), jd_tracker("b_demo_4", "886600040004", "no_reason_return"))
+    assert "极速退款" in " ".join(texts(messages))
+
+
+def test_late_delivery_guarantee_is_said_with_the_soothing_and_skipped_on_refusal(db_url):
+    with session_scope(db_url) as session:  # the demo's overdue JD parcel, on a listing with 晚必赔
+        order = session.execute(select(Order).where(Order.order_number == "886600060001")).scalar_one()
+        order.service_tags = ["晚必赔"]
+    events, messages = run(ActionHandleProblem(), jd_tracker("b_demo_6", "886600060001", "delivery_status"))
+    reply = " ".join(texts(messages))
+    assert "晚必赔" in reply and "已经超时" in reply  # never 预计<a time already past>送到
+    case_id = slot_values(events)["case_id"]
+    assert slot_values(events)["offer_pending"] is True
+    _, messages = run(ActionRefuseOffer(), jd_tracker("b_demo_6", "886600060001", "delivery_status",
+                                                      case_id=case_id))
+    reply = " ".join(texts(messages))
+    assert "拒收" in reply and "晚必赔" not in reply  # straight to refusing delivery, not 晚必赔 again
+
+
+def test_solid_wood_smell_gets_the_explanation_first_then_the_ladder_on_refusal(db_url):
+    text = "床头柜一股很重的味道，是不是质量有问题"
+    events, messages = run(ActionHandleProblem(), jd_tracker("b_demo_4", "886600040003", "quality_issue", text))
+    slots = slot_values(events)
+    assert "实木" in texts(messages)[0]
+    assert slots["pending_need"] == "none" and slots["offer_pending"] is True and slots["ladder_offer"] is False
+    events, messages = run(ActionRefuseOffer(), jd_tracker("b_demo_4", "886600040003", "quality_issue", text,
+                                                           case_id=slots["case_id"]))
+    assert slot_values(events)["pending_need"] == "photo" and messages == []  # photo_form asks next
+
 
 @pytest.mark.parametrize("text, intent", [("个人", "request_human"), ("张三", "out_of_scope"),
                                           ("上海晶莹贸易有限公司", "invoice")])
