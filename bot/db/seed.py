@@ -281,7 +281,8 @@ ORDERS = (
     # b_demo_6 — JD S1.
     OrderSpec(_num(6, 1), "b_demo_6", "demo_jd", "shipped", (KETTLE,),
               "C JD 晚必赔: still in transit 1 day after the promised delivery time",
-              paid_ago=4 * D, freight_insurance=True, shipment=_ship("京东物流", 3, expected_in=-1 * D)),
+              paid_ago=4 * D, freight_insurance=True, service_tags=("晚必赔",),
+              shipment=_ship("京东物流", 3, expected_in=-1 * D)),
     OrderSpec(_num(6, 2), "b_demo_6", "demo_jd", "signed", (EARBUDS,),
               "C JD S1: below S2 -> no 闪电退款; 7-day no-reason per platform rules",
               paid_ago=4 * D, freight_insurance=True, service_tags=("闪电退款",),
