@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 inputs=(config.yml domain.yml data/nlu data/jieba data/rules.yml data/stories.yml
-        actions/nlu_components.py bot/text.py bot/numerals.py bot/entities.py)
+        actions/nlu_components.py bot/text.py bot/numerals.py bot/entities.py bot/intent_model.py
+        bot/nlu_eval/baselines.py)
 hash=$(for f in "${inputs[@]}"; do [ -e "$f" ] && find "$f" -type f -not -name '*.pyc' | sort; done \
        | xargs sha256sum | sha256sum | cut -c1-12)
 model="models/aftersales-$hash.tar.gz"
