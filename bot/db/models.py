@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -192,6 +193,7 @@ class AfterSalesCase(Base):
     __table_args__ = (
         _one_of("status", CASE_STATUSES),
         CheckConstraint("refusals >= 0", name="refusals_nonnegative"),
+        Index("ix_aftersales_cases_created_at", "created_at"),  # the service report filters cases by period
     )
 
     id = Column(Integer, primary_key=True)
@@ -242,7 +244,10 @@ class InvoiceRequest(Base):
 
 class Handoff(Base):
     __tablename__ = "handoffs"
-    __table_args__ = (_one_of("status", HANDOFF_STATUSES),)
+    __table_args__ = (
+        _one_of("status", HANDOFF_STATUSES),
+        Index("ix_handoffs_created_at", "created_at"),  # the service report filters hand-offs by period
+    )
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(128), nullable=False, index=True)
@@ -268,6 +273,7 @@ class LedgerEntry(Base):
         CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),
         _one_of("kind", LEDGER_KINDS),
         _one_of("state", LEDGER_STATES),
+        Index("ix_ledger_entries_created_at", "created_at"),  # the service report sums the ledger by period
     )
 
     id = Column(Integer, primary_key=True)
