@@ -162,11 +162,8 @@ class ValidateQuoteForm(ShopFormValidation):
 
     async def validate_return_shipping_quote(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                              domain: DomainDict) -> Dict[Text, Any]:
-        fen = _quote_fen(value)
-        if fen is None or fen <= 0 or fen > MAX_PLAUSIBLE_QUOTE_FEN:
-            d.utter(dispatcher, "utter_quote_invalid")
-            return {"return_shipping_quote": None}
-        return {"return_shipping_quote": fen_to_yuan(fen)}
+        return _plausible_amount(value, "return_shipping_quote", MAX_PLAUSIBLE_QUOTE_FEN, "utter_quote_invalid",
+                                 dispatcher)
 
 
 class ValidatePriceForm(ShopFormValidation):
@@ -190,11 +187,17 @@ class ValidatePriceForm(ShopFormValidation):
 
     async def validate_price_now(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[Text, Any]:
-        fen = _quote_fen(value)
-        if fen is None or fen <= 0 or fen > MAX_PLAUSIBLE_PRICE_FEN:
-            d.utter(dispatcher, "utter_price_now_invalid")
-            return {"price_now": None}
-        return {"price_now": fen_to_yuan(fen)}
+        return _plausible_amount(value, "price_now", MAX_PLAUSIBLE_PRICE_FEN, "utter_price_now_invalid", dispatcher)
+
+
+def _plausible_amount(value: Any, slot: Text, max_fen: int, invalid_response: Text,
+                      dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """The slot set to the amount in yuan when it is above zero and at most ``max_fen``; else re-ask."""
+    fen = _quote_fen(value)
+    if fen is None or fen <= 0 or fen > max_fen:
+        d.utter(dispatcher, invalid_response)
+        return {slot: None}
+    return {slot: fen_to_yuan(fen)}
 
 
 def _bare_price(text: str) -> bool:
