@@ -14,22 +14,19 @@ The caller (bot.web) asks Rasa for the parse and reads the tracker; this module 
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Optional
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.pool import QueuePool
 
 from bot.clock import now_cn
 from bot.db import cases as db_cases
 from bot.db import ledger, queries
 from bot.db.models import AfterSalesCase, Handoff, Order
-from bot.db.session import DatabaseUnavailable, get_engine, make_engine, session_scope
+from bot.db.session import DatabaseUnavailable, session_scope
 from bot.money import fen_to_display, yuan_to_fen
 from bot.policy.engine import resolve
 from bot.policy.loader import PolicyPack, load_pack
@@ -40,7 +37,6 @@ from bot.service import CaseInputs, OrderView, defect_from_text, idempotency_key
 from bot.service.aftersales import NON_OFFER_KINDS
 from bot.service.casebuild import policy_case
 from bot.service.summary import INTENT_NAMES
-from bot.settings import database_url
 
 # A paid total at or above this is "high value": an agent double-checks before money moves.
 HIGH_VALUE_FEN = 500_00
@@ -93,8 +89,6 @@ class Copilot:
         self.db_url = db_url
         self._pack = pack
         self.scripts = scripts or ScriptBook.load()  # the domain's responses, read once
-        self._engines: dict[str, Engine] = {}
-        self._engines_lock = threading.Lock()
 
     @property
     def pack(self) -> PolicyPack:
@@ -113,7 +107,7 @@ class Copilot:
         timings = {} if timings is None else timings
         started = time.perf_counter()
         pack = self.pack  # one fingerprint check per call: load_pack stats every rule file
-        with session_scope(self._reader()) as session:
+        with session_scope(self.db_url) as session:
             handoff = open_handoff(session, context.conversation_id) if context.conversation_id else None
             loaded, claims = None, None
             if nlu is not None and (context.order_number or context.case_id is not None):
@@ -163,28 +157,13 @@ class Copilot:
         return queries.claim_history(session, buyer_id,
                                      exclude_case_id=loaded.case.id if loaded and loaded.case else None)
 
-    def _reader(self) -> Engine | str | None:
-        """The engine suggestions read through. A SQLite file gets a pool of its own here (SQLAlchemy 1.4
-        opens and configures a new connection per session for file databases otherwise: ~1-2 ms of each
-        call); every other URL uses the process's shared engine. Writes (approve) keep bot.db's engine."""
-        if isinstance(self.db_url, Engine):
-            return self.db_url
-        url = self.db_url or database_url()
-        with self._engines_lock:
-            engine = self._engines.get(url)
-            if engine is None:
-                engine = make_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=4) \
-                    if _sqlite_file(url) else get_engine(url)
-                self._engines[url] = engine
-            return engine
-
     def warm_up(self) -> None:
         """Load the rule pack and run the suggestion's queries once (compiled and cached by SQLAlchemy), so the
         first agent's first suggestion does not pay for it. Reads only; a database that is down is left for
         the first real call to report."""
         _ = self.pack  # loaded and cached (bot.policy.loader keys it by the files' mtime and size)
         try:
-            with session_scope(self._reader()) as session:
+            with session_scope(self.db_url) as session:
                 open_handoff(session, "-")
                 find_order(session, "000000000000", None)
                 first = session.execute(select(Order.order_number, Order.buyer_id).order_by(Order.id).limit(1)).first()
@@ -199,13 +178,6 @@ class Copilot:
                                                  problem="damaged", case_id=case.id))
         except (DatabaseUnavailable, CopilotError):
             pass
-
-    def close(self) -> None:
-        with self._engines_lock:
-            for url, engine in self._engines.items():
-                if _sqlite_file(url):  # the shared engines belong to bot.db.session
-                    engine.dispose()
-            self._engines.clear()
 
     def _load(self, session: Session, context: ConversationContext, number: Optional[str]) -> _Loaded:
         case = None
@@ -428,13 +400,6 @@ def risk_flags(context: ConversationContext, intent: dict, problem: str, claims:
     if problem == "counterfeit" or intent.get("name") == "counterfeit" or fake_words:
         risks.append(_risk("counterfeit", "、".join(fake_words) or "意图：counterfeit"))
     return risks
-
-
-def _sqlite_file(url: str) -> bool:
-    parsed = make_url(url)
-    database = parsed.database or ""
-    return parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
-        and "mode=memory" not in str(url)
 
 
 def _risk(code: str, detail: str) -> dict[str, str]:

@@ -68,3 +68,24 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(db_url):
     with session_scope(engine) as session:
         assert session.get(Buyer, "b_kept") is not None and session.get(Buyer, "b_dropped") is None
     engine.dispose()
+
+
+def test_sqlite_files_are_pooled_and_a_pooled_reader_sees_other_writers(tmp_path):
+    from sqlalchemy.pool import QueuePool
+
+    from bot.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'pooled.db'}"
+    migrate.upgrade(url)
+    reader, writer = make_engine(url), make_engine(url)  # two engines: two processes, as far as SQLite knows
+    assert isinstance(reader.pool, QueuePool)
+    assert not isinstance(make_engine("sqlite://").pool, QueuePool)  # in-memory keeps SQLAlchemy's own pool
+    with session_scope(reader) as session:
+        assert session.get(Buyer, "b_later") is None  # the connection goes back to the pool, still open
+    with session_scope(writer) as session:
+        session.add(Buyer(id="b_later", platform="pdd", credit_tier=""))
+    with session_scope(reader) as session:  # the same pooled connection, not a stale snapshot
+        assert session.get(Buyer, "b_later") is not None
+    assert reader.pool.checkedin() == 1
+    reader.dispose()
+    writer.dispose()

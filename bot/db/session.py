@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import database_url
 
@@ -48,6 +49,11 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     options: dict = {"future": True}
     if backend == "sqlite":
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        if sqlite_file(url) is not None:
+            # SQLAlchemy 1.4 gives a SQLite file NullPool: every session opened and configured (PRAGMAs) a
+            # new connection, 1-2 ms of each action and copilot call. A pool reuses them; WAL lets pooled
+            # readers see other processes' commits at their next statement.
+            options["poolclass"] = QueuePool
     elif backend == "postgresql":
         options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         options["pool_pre_ping"] = True

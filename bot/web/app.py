@@ -66,9 +66,6 @@ def create_app(name: str = "aftersales_web", *, rasa: Any = None, db_url: Option
         close = getattr(app_.ctx.rasa, "close", None)
         if close is not None:
             await close()
-        close_copilot = getattr(app_.ctx.copilot, "close", None)
-        if close_copilot is not None:
-            close_copilot()
 
     return app
 
