@@ -43,7 +43,7 @@ ALWAYS_HUMAN_INTENTS = ("counterfeit",)
 # Parcel questions: information steps right after the current one (晚必赔) are said in the same reply, and a
 # refusal skips them (they were said already).
 SAY_FOLLOWING_GUIDANCE_INTENTS = ("delivery_status", "not_received")
-# How the NLU reads a buyer turning down a compensation offer in words (我要退货, 不要补偿，我要退款,
+# How the NLU reads a buyer turning down a compensation offer or a re-send in words (我要退货, 不要补偿，我要退款,
 # 5块钱太少了): data/rules.yml sends these to action_refuse_offer while ladder_offer is set.
 LADDER_REFUSAL_INTENTS = ("no_reason_return", "request_compensation", "cancel_order", "refund_status")
 RETURN_REQUEST_INTENTS = ("no_reason_return", "cancel_order", "refund_status")

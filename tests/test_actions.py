@@ -333,6 +333,14 @@ def test_ladder_offer_is_set_only_while_a_ladder_step_is_on_the_table(db_url):
     assert slot_values(run(ActionAcceptOffer(), tracker(intent="affirm"))[0])["ladder_offer"] is False
 
 
+def test_a_missing_part_re_send_counts_as_a_ladder_offer_so_asking_for_the_money_refuses_it(db_url):
+    # 不用补了，直接退钱吧 reads as request_compensation / refund_status: it must turn the re-send down
+    events, _ = run(ActionHandleProblem(), tracker(intent="missing_item", slots={
+        "problem": "missing_item", "order_number": BOTTLE_20}))
+    slots = slot_values(events)
+    assert slots["offer_pending"] is True and slots["ladder_offer"] is True
+
+
 @pytest.mark.parametrize("text, intent", [
     ("不行，5块钱打发谁呢，我要退货", "no_reason_return"),
     ("不要补偿，我要退款", "request_compensation"),

@@ -36,7 +36,9 @@ __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "Or
 NON_OFFER_KINDS = ("request_info", "handoff", "ask_return_quote", "ask_problem")
 # Rule families whose options are a negotiation ladder (damage / leak / quality A1/A3/A7, small defects A4/A8):
 # a buyer who turns one down ("不行，我要退货") moves to the next step, never into a new case.
-LADDER_FAMILIES = ("compensation_ladder", "small_compensation")
+# Families whose offer a buyer can turn down in words that read as another intent (5块钱太少了, 不用补了直接退钱吧):
+# the compensation ladders, and a missing part's re-send, whose alternative is refunding that part.
+LADDER_FAMILIES = ("compensation_ladder", "small_compensation", "missing_item")
 # The ladder step that already is a return with a refund (what a buyer asking to return wants).
 RETURN_OFFER_KINDS = ("return_with_shipping_subsidy",)
 
