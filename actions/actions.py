@@ -182,8 +182,8 @@ class ActionAcceptOffer(Action):
 
 class ActionRefuseOffer(Action):
     """不行: the next step of the ladder (it may first ask the return shipping quote); past the last step
-    a human takes over. Also 我要退货 / 不要补偿，我要退款 / 5块钱太少了 while a compensation-ladder step is
-    offered (slot ladder_offer): the NLU reads those as no_reason_return / request_compensation /
+    a human takes over. Also 我要退货 / 不要补偿，我要退款 / 5块钱太少了 / 不用补了直接退钱吧 while a ladder step
+    is offered (slot ladder_offer): the NLU reads those as no_reason_return / request_compensation /
     cancel_order / refund_status, and the rules send them here instead of opening a 7-day return."""
 
     def name(self) -> Text:

@@ -258,8 +258,8 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
         # e.g. a new solid-wood piece that smells: the seed's explanation first (normal, airs out in days);
         # 不行 moves on to the ladder, which then asks for its photo.
         utter(dispatcher, lead.script, **reply_variables(resolution, option=lead, order=assessment.order))
-        more_to_offer = any(option.parts for option in resolution.options[resolution.step + 1:])
-        return events + [SlotSet("pending_need", "none"), SlotSet("offer_pending", more_to_offer),
+        return events + [SlotSet("pending_need", "none"),
+                         SlotSet("offer_pending", grants_after_this_step(resolution)),
                          SlotSet("ladder_offer", False)]
     if need in FORM_NEEDS:
         return events + [SlotSet("pending_need", need), *no_offer()]
@@ -278,9 +278,8 @@ def present(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Asse
             utter(dispatcher, option.script, **reply_variables(resolution, option=option, order=assessment.order))
     if inputs.intent == "invoice":
         return events + [SlotSet("pending_need", "invoice"), *no_offer()]
-    more_to_offer = any(option.parts for option in resolution.options[resolution.step + 1:])
     return events + [SlotSet("pending_need", "none"),
-                     SlotSet("offer_pending", assessment.acceptable or more_to_offer),
+                     SlotSet("offer_pending", assessment.acceptable or grants_after_this_step(resolution)),
                      SlotSet("ladder_offer", service(tracker).is_ladder_offer(assessment))]
 
 
@@ -305,6 +304,11 @@ def _guidance_before_evidence(resolution: Any, need: Optional[str]) -> Optional[
     return option
 
 
+def grants_after_this_step(resolution: Any) -> bool:
+    """Does a later step grant something (money, a re-send, a return)? Then a refusal has somewhere to go."""
+    return any(option.parts for option in resolution.options[resolution.step + 1:])
+
+
 def following_guidance(resolution: Any) -> list:
     """The information-only steps right after the current one, up to the next step that grants something."""
     found = []
@@ -322,7 +326,7 @@ def guidance_already_said(assessment: Assessment, intent: str) -> bool:
         return False
     if offer.kind != "guidance" or offer.parts:
         return False
-    return any(option.parts for option in resolution.options[resolution.step + 1:])
+    return grants_after_this_step(resolution)
 
 
 def _overdue_expected(assessment: Assessment, inputs: CaseInputs) -> dict[str, str]:

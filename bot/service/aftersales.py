@@ -34,10 +34,10 @@ __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "Or
 
 # Offer kinds that are questions or hand-offs, not something a buyer can accept.
 NON_OFFER_KINDS = ("request_info", "handoff", "ask_return_quote", "ask_problem")
-# Rule families whose options are a negotiation ladder (damage / leak / quality A1/A3/A7, small defects A4/A8):
-# a buyer who turns one down ("不行，我要退货") moves to the next step, never into a new case.
-# Families whose offer a buyer can turn down in words that read as another intent (5块钱太少了, 不用补了直接退钱吧):
-# the compensation ladders, and a missing part's re-send, whose alternative is refunding that part.
+# Rule families whose options are a negotiation ladder: damage / leak / quality (A1/A3/A7), small defects
+# (A4/A8), and a missing part (A5: re-send, else refund that part). A buyer who turns a step down, even in words
+# the NLU reads as another intent (不行，我要退货 / 5块钱太少了 / 不用补了直接退钱吧), moves to the next step,
+# never into a new case.
 LADDER_FAMILIES = ("compensation_ladder", "small_compensation", "missing_item")
 # The ladder step that already is a return with a refund (what a buyer asking to return wants).
 RETURN_OFFER_KINDS = ("return_with_shipping_subsidy",)
@@ -208,7 +208,7 @@ class AfterSalesService:
             return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False)
 
     def is_ladder_offer(self, assessment: Assessment) -> bool:
-        """True while a concrete step of a compensation ladder is on the table (not a question, not
+        """True while a concrete step of a ladder (LADDER_FAMILIES) is on the table (not a question, not
         information, not a 7-day return or another intent's offer)."""
         offer = assessment.offer
         if not assessment.acceptable or offer is None:
