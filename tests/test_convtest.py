@@ -13,7 +13,7 @@ from bot.convtest.checks import BotTurn, check_expect, check_turn
 from bot.convtest.fixtures import FixtureBuilder, Outcome, outcome
 from bot.convtest.loader import load_paths, load_text
 from bot.convtest.report import summary_line, write_junit
-from bot.convtest.runner import Runner
+from bot.convtest.runner import Runner, latest_user_intent
 from bot.convtest.schema import Expect, Turn
 from bot.service import AfterSalesService
 from bot.db.queries import prior_claims
@@ -252,7 +252,15 @@ class FakeRasa:
                                                 "payload": '/provide_order_number{"order_number": "240601000123"}'}]}])
 
     async def tracker(self, request: web.Request) -> web.Response:
-        return web.json_response({"latest_message": {"intent": {"name": "damaged"}}, "slots": {"handoff": False}})
+        # Like Rasa with the in-memory tracker store: latest_message can lag behind the events (see
+        # latest_user_intent), so the fake's stale latest_message must not be what the runner reads.
+        state = {"latest_message": {"intent": {"name": "greet"}}, "slots": {"handoff": False}}
+        if request.query.get("include_events") != "NONE":
+            state["events"] = [{"event": "user", "parse_data": {"intent": {"name": "greet"}}},
+                               {"event": "action", "name": "order_form"},
+                               {"event": "user", "parse_data": {"intent": {"name": "damaged"}}},
+                               {"event": "action", "name": "action_listen"}]
+        return web.json_response(state)
 
 
 def run_fake(tmp_path, suite: str):
@@ -329,3 +337,16 @@ def test_a_known_problem_is_xfail_and_its_fix_shows_as_xpass():
     assert (still_broken.status, fixed.status, broken_run.status) == ("XFAIL", "XPASS", "FAIL")
     assert still_broken.passed and fixed.passed and not broken_run.passed
     assert summary_line([still_broken, fixed, broken_run], []) == "1 passed, 1 failed, 1 xfailed (known problems), 1 xpassed"
+
+
+def test_the_intent_checked_is_the_last_user_event_not_a_lagging_latest_message():
+    # Rasa's in-memory tracker store rebuilds latest_message from applied events, which drop a message
+    # answered inside a form; the events list keeps it.
+    tracker = {"latest_message": {"intent": {"name": "damaged"}},
+               "events": [{"event": "user", "parse_data": {"intent": {"name": "damaged"}}},
+                          {"event": "active_loop", "name": "order_form"},
+                          {"event": "user", "parse_data": {"intent": {"name": "provide_order_number"}}},
+                          {"event": "action", "name": "order_form"}]}
+    assert latest_user_intent(tracker) == "provide_order_number"
+    assert latest_user_intent({"latest_message": {"intent": {"name": "greet"}}}) == "greet"
+    assert latest_user_intent({}) is None

@@ -69,8 +69,10 @@ class StackClient:
             response.raise_for_status()
             return await response.json()
 
-    async def tracker(self, sender: str) -> dict:
-        url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker?include_events=NONE"
+    async def tracker(self, sender: str, events: bool = False) -> dict:
+        """The tracker's state; with ``events``, the events since the last restart too."""
+        include = "AFTER_RESTART" if events else "NONE"
+        url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker?include_events={include}"
         async with self.session.get(url) as response:
             response.raise_for_status()
             return await response.json()
@@ -132,9 +134,8 @@ class Runner:
             result.latencies.append(time.perf_counter() - sent)
             previous = BotTurn(replies)
             if turn.intent is not None or turn.slots:
-                tracker = await client.tracker(prepared.sender_id)
-                previous = BotTurn(replies, intent=((tracker.get("latest_message") or {}).get("intent") or {}).get("name"),
-                                   slots=tracker.get("slots") or {})
+                tracker = await client.tracker(prepared.sender_id, events=turn.intent is not None)
+                previous = BotTurn(replies, intent=latest_user_intent(tracker), slots=tracker.get("slots") or {})
             result.transcript.append((text, previous.text))
             result.difference = check_turn(turn, number, previous)
             if result.difference is not None:
@@ -145,6 +146,20 @@ class Runner:
         slots = (await client.tracker(prepared.sender_id)).get("slots") if expect.slots else None
         written = await asyncio.to_thread(outcome, prepared)
         result.difference = check_expect(expect, written, slots)
+
+
+def latest_user_intent(tracker: dict) -> Optional[str]:
+    """The intent NLU gave the buyer's last message, read from the tracker's events.
+
+    Not from ``latest_message``: Rasa rebuilds a fetched tracker from its *applied* events, which fold a
+    form's happy path into one step (``DialogueStateTracker.applied_events``), so with the in-memory
+    tracker store a message answered inside a form (a bare order number after the order question) is
+    dropped and ``latest_message`` shows the message before the form. The events list keeps every message.
+    """
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") == "user":
+            return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+    return ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
 
 
 def press(turn: Turn, previous: Optional[BotTurn]) -> Optional[str]:
