@@ -1,4 +1,7 @@
 # The two commands of the README are `make run` and `make test`; the rest are their parts.
+# The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
+export OMP_WAIT_POLICY ?= PASSIVE
+
 .PHONY: setup run test train db eval bench clean
 
 setup:            ## create .venv (Python 3.10) and install the pinned tree

@@ -21,6 +21,7 @@ from actions.forms import (  # noqa: F401  (the action server finds the validato
     ValidatePriceForm,
     ValidateQuoteForm,
 )
+from bot.clarify import clarification_buttons
 from bot.money import fen_to_yuan
 from bot.scripts import reply_variables
 from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
@@ -282,7 +283,8 @@ class ActionRecordInvoice(Action):
 
 
 class ActionDefaultFallback(Action):
-    """Not understood: ask to rephrase; the second time in a row, a human takes over."""
+    """Not understood: 猜你想问, the most likely problems as buttons (bot.clarify) plus 转人工; the second
+    time in a row, a human takes over. A tap continues as if the intent had been recognised."""
 
     def name(self) -> Text:
         return "action_default_fallback"
@@ -293,7 +295,12 @@ class ActionDefaultFallback(Action):
             inputs = d.case_inputs(tracker) if tracker.get_slot("problem") else None
             return d.hand_off(dispatcher, tracker, "two_fallbacks", inputs, d.case_id_slot(tracker), quiet=True) + [
                 UserUtteranceReverted()]
-        d.utter(dispatcher, "utter_default")
+        message = tracker.latest_message
+        buttons = clarification_buttons(message.get("intent_ranking") or [], message.get("entities") or [])
+        if len(buttons) > 1:
+            dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+        else:
+            d.utter(dispatcher, "utter_default")
         return [UserUtteranceReverted()]
 
 

@@ -124,7 +124,23 @@ def latest_intent(tracker: Tracker) -> str:
 
 
 def latest_text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
+    """What the buyer wrote. After a tap on a 猜你想问 button (a ``/intent`` payload), the text of the
+    message that was clarified, so what it said (还能用, 现在只卖15) still counts as if it had been understood."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/"):
+        return clarified_text(tracker.events) or text
+    return text
+
+
+def clarified_text(events: list[dict[str, Any]]) -> Optional[str]:
+    """The text of the not-understood message just before the latest user event, when there is one."""
+    user_events = (event for event in reversed(events) if event.get("event") == "user")
+    next(user_events, None)  # the latest: the tap itself
+    previous = next(user_events, None)
+    if previous is None:
+        return None
+    intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
+    return previous.get("text") if intent == "nlu_fallback" else None
 
 
 def photo_refs(tracker: Tracker) -> tuple[str, ...]:

@@ -1,10 +1,13 @@
 """Evaluate the trained NLU model on labelled messages, beside two baselines.
 
     python -m actions.eval_nlu PATH.jsonl [--model models/X.tar.gz] [--out reports/nlu] [--train-data data/nlu]
+                               [--logs LOGS.jsonl | --logs ''] [--cv 5] [--config config.yml]
 
 PATH.jsonl holds one ``{"text": ..., "intent": ...}`` object a line. The Rasa model (default: the newest
 ``models/*.tar.gz``) is loaded once and parses every message in-process; a keyword matcher and TF-IDF +
-logistic regression are trained on the same training data in the same run. Figures are printed and written
+logistic regression are trained on the same training data in the same run (the team's examples plus the
+labelled chat logs training used: ``bot.labelled_logs`` picks the same file). With ``--cv K`` the model's
+classifier (its config.yml settings, outside Rasa) and both baselines are also cross-validated over the logs. Figures are printed and written
 to ``--out`` (JSON report + one confusion-matrix PNG per system). The scoring lives in ``bot.nlu_eval``;
 this module only adapts the Rasa model to it, which is why it sits in ``actions/`` (the only Rasa importer).
 """
@@ -18,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.labelled_logs import choose_logs_path
 from bot.nlu_eval.eval_data import EvalDataError, read_eval_jsonl
 from bot.nlu_eval.evaluation import Prediction, prediction_from_parse
 from bot.nlu_eval.run import RunSettings, run_evaluation
@@ -83,6 +87,12 @@ class RasaModelPredictor:
         self._loop.close()
 
 
+def _logs_path(argument: str | None) -> Path | None:
+    if argument is not None:
+        return Path(argument) if argument.strip() else None
+    return choose_logs_path().path
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m actions.eval_nlu", description=__doc__.split("\n\n")[0].strip()
@@ -99,6 +109,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_JIEBA_DICTIONARY,
         help="jieba user dictionary file/folder for the keyword baseline (ignored if missing)",
     )
+    parser.add_argument("--logs", help="labelled chat logs (default: the file training uses; '' for none)")
+    parser.add_argument("--cv", type=int, default=5, help="K-fold cross-validation over the logs (0: skip)")
+    parser.add_argument("--config", type=Path, default=Path("config.yml"), help="the pipeline config (config.yml)")
     return parser.parse_args(argv)
 
 
@@ -121,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             out_dir=arguments.out,
             model_path=str(model_path),
             jieba_dictionary=arguments.jieba_dict if arguments.jieba_dict.exists() else None,
+            logs_path=_logs_path(arguments.logs),
+            config_path=arguments.config if arguments.config.is_file() else None,
+            cv_folds=max(0, arguments.cv),
         )
         try:
             run_evaluation(settings, predictor)

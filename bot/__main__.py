@@ -2,6 +2,7 @@
 
   resolve   read a case as JSON on stdin, print the policy engine's resolution (bot.policy.cli)
   db        create/upgrade the database schema and seed the demo shop (bot.db.cli)
+  nlu       training data: which labelled chat logs training uses, export agents' corrections (bot.nlu_cli)
 
 Each sub-command lives in its own module and is imported only when used, so `python -m bot resolve`
 does not pay for the database layer and vice versa.
@@ -14,6 +15,7 @@ import sys
 COMMANDS = {
     "resolve": "bot.policy.cli",
     "db": "bot.db.cli",
+    "nlu": "bot.nlu_cli",
 }
 
 

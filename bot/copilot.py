@@ -315,6 +315,12 @@ def intent_summary(parse: dict) -> dict[str, Any]:
         "label": INTENT_NAMES.get(top.get("name") or "", top.get("name")),
         "runner_up": {"name": runner["name"], "confidence": round(float(runner.get("confidence") or 0.0), 4)}
         if runner else None,
+        # The console shows these as one-click corrections (the learning loop, bot.db.corrections).
+        "ranking": [
+            {"name": r["name"], "label": INTENT_NAMES.get(r["name"], r["name"]),
+             "confidence": round(float(r.get("confidence") or 0.0), 4)}
+            for r in ranking if r["name"] != "nlu_fallback"
+        ][:5],
     }
 
 

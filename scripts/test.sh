@@ -3,6 +3,8 @@
 # Fails loudly when a step fails or when no test ran at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 scripts/setup.sh
 mkdir -p reports var
 model=$(scripts/train_if_stale.sh | tail -n 1)

@@ -4,11 +4,16 @@
 # is a file-exists check, not a guess. Prints the model path on the last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 inputs=(config.yml domain.yml data/nlu data/jieba data/rules.yml data/stories.yml
-        actions/nlu_components.py bot/text.py bot/numerals.py bot/entities.py bot/intent_model.py
-        bot/nlu_eval/baselines.py)
-hash=$(for f in "${inputs[@]}"; do [ -e "$f" ] && find "$f" -type f -not -name '*.pyc' | sort; done \
-       | xargs sha256sum | sha256sum | cut -c1-12)
+        actions/nlu_components.py actions/importers.py bot/text.py bot/numerals.py bot/entities.py
+        bot/intent_model.py bot/sentence_encoder.py bot/labelled_logs.py bot/nlu_eval/baselines.py)
+# The shop's labelled chat logs are training data too (config.yml's importer; bot/labelled_logs.py picks the
+# file): their path and content are part of the hash, so new logs or a different file retrain the model.
+logs=$(.venv/bin/python -m bot nlu logs-path)
+hash=$( { for f in "${inputs[@]}"; do [ -e "$f" ] && find "$f" -type f -not -name '*.pyc' | sort; done \
+          | xargs sha256sum; echo "logs: $logs"; [ -n "$logs" ] && sha256sum "$logs"; } | sha256sum | cut -c1-12)
 model="models/aftersales-$hash.tar.gz"
 if [ -f "$model" ]; then
   echo "train: model is up to date ($model)" >&2

@@ -115,3 +115,59 @@ def test_blend_is_a_sorted_distribution(linear: dict, other: dict, weight: float
     if sum(scores) > 0:
         assert sum(scores) == pytest.approx(1.0)
     assert {name for name, _ in ranking} == set(linear) | set(other)
+
+
+# ---- sentence vectors beside the n-grams, and the calibrated SVM
+
+def _dense_for(texts: list[str]) -> "np.ndarray":
+    """A stand-in sentence vector: one direction per intent family, from a keyword (what e5 would know)."""
+    import numpy as np
+
+    rows = []
+    for text in texts:
+        row = np.zeros(3)
+        row[0 if ("碎" in text or "破" in text) else 1 if ("漏" in text or "洒" in text) else 2] = 1.0
+        rows.append(row)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("classifier", ["svm", "logreg"])
+def test_dense_vectors_decide_when_the_ngrams_cannot(classifier: str) -> None:
+    settings = IntentModelSettings(dense_weight=3.0, classifier=classifier, c=1.0)
+    model = IntentModel(settings).fit(TEXTS, INTENTS, _dense_for(TEXTS))
+    # No character of these texts occurs in the training texts of its intent; the vector carries it.
+    unseen = ["盘子破", "洒"]
+    assert model.predict(unseen, _dense_for(unseen)) == ["damaged", "leaking"]
+    probabilities = model.predict_proba(unseen, _dense_for(unseen))
+    assert all(sum(row.values()) == pytest.approx(1.0) for row in probabilities)
+
+
+def test_dense_model_refuses_missing_or_misshapen_vectors() -> None:
+    model = IntentModel(IntentModelSettings(dense_weight=1.0)).fit(TEXTS, INTENTS, _dense_for(TEXTS))
+    with pytest.raises(ValueError, match="sentence vectors"):
+        model.predict(["碎了"])
+    with pytest.raises(ValueError, match="dimensions"):
+        model.predict(["碎了"], _dense_for(["碎了"])[:, :2])
+
+
+def test_svm_temperature_is_fitted_and_persisted(tmp_path: Path) -> None:
+    texts, intents = TEXTS * 3, INTENTS * 3
+    model = IntentModel(IntentModelSettings(classifier="svm", dense_weight=1.0)).fit(texts, intents, _dense_for(texts))
+    assert model.temperature != 1.0
+    save_intent_model(model, tmp_path)
+    loaded = load_intent_model(tmp_path)
+    probe = ["杯子摔碎", "洗发水洒了", "在吗"]
+    assert loaded.temperature == model.temperature
+    assert loaded.predict_proba(probe, _dense_for(probe)) == model.predict_proba(probe, _dense_for(probe))
+
+
+def test_fit_temperature_recovers_a_known_temperature() -> None:
+    import numpy as np
+
+    from bot.intent_model import fit_temperature, softmax
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(4000, 5))
+    truth = 2.5
+    gold = np.array([rng.choice(5, p=row) for row in softmax(scores, truth)])
+    assert fit_temperature(scores, gold) == pytest.approx(truth, rel=0.15)

@@ -116,13 +116,13 @@ pipeline:
   - name: actions.nlu_components.ChineseTextNormalizer
   - name: JiebaTokenizer
     dictionary_path: {jieba_dir}
-  - name: CountVectorsFeaturizer
-    analyzer: char_wb
-    min_ngram: 1
-    max_ngram: 2
-  - name: LogisticRegressionClassifier
-  - name: actions.nlu_components.LinearIntentBlender
-    linear_weight: 0.6
+  - name: actions.nlu_components.SentenceEncoderFeaturizer
+    alias: sentence_encoder
+    cache_path: {cache}
+  - name: actions.nlu_components.LinearIntentClassifier
+    dense_featurizers: [sentence_encoder]
+    classifier: svm
+    c: 0.5
     dictionary_path: {jieba_dir}
   - name: actions.nlu_components.ShopEntityExtractor
 """
@@ -157,7 +157,8 @@ def test_tiny_model_trains_and_parses_with_normalised_entities(tmp_path: Path, m
 
     monkeypatch.chdir(PROJECT_ROOT)  # so 'actions.nlu_components' imports as in `rasa train`
     config = tmp_path / "config.yml"
-    config.write_text(TINY_CONFIG.format(jieba_dir=PROJECT_ROOT / "data" / "jieba"), encoding="utf-8")
+    config.write_text(TINY_CONFIG.format(jieba_dir=PROJECT_ROOT / "data" / "jieba", cache=tmp_path / "vectors.db"),
+                      encoding="utf-8")
     nlu = tmp_path / "nlu.yml"
     nlu.write_text(TINY_NLU, encoding="utf-8")
 
@@ -169,7 +170,7 @@ def test_tiny_model_trains_and_parses_with_normalised_entities(tmp_path: Path, m
     result = asyncio.run(agent.parse_message(text))
 
     assert result["intent"]["name"] == "damaged"
-    # The blender's ranking replaced the classifier's: both intents, blended confidences summing to 1.
+    # The linear classifier over n-grams + the sentence vector ranks both intents, calibrated to sum to 1.
     ranking = result["intent_ranking"]
     assert [entry["name"] for entry in ranking] == ["damaged", "greet"]
     assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)

@@ -191,9 +191,12 @@ def test_prediction_from_rasa_parse_uses_best_non_fallback_intent() -> None:
             {"name": "leaking", "confidence": 0.3},
         ],
     }
-    assert prediction_from_parse(parse) == Prediction(FALLBACK_INTENT, "damaged")
-    assert prediction_from_parse({"intent": {"name": "greet"}}) == Prediction.plain("greet")
-    assert prediction_from_parse({"intent": {"name": None}}) == Prediction.plain(NO_INTENT)
+    prediction = prediction_from_parse(parse)
+    assert (prediction.intent, prediction.without_fallback) == (FALLBACK_INTENT, "damaged")
+    assert prediction.ranking == (("damaged", 0.35), ("leaking", 0.3))  # the fallback is not an option
+    greet = prediction_from_parse({"intent": {"name": "greet"}})
+    assert (greet.intent, greet.without_fallback, greet.ranking) == ("greet", "greet", ())
+    assert prediction_from_parse({"intent": {"name": None}}).intent == NO_INTENT
 
 
 def test_fallback_counts_as_wrong_but_is_reported_separately() -> None:

@@ -108,6 +108,7 @@ AGENT_CALLS = [
     ("POST", "/api/agent/conversations/b_demo_1/send", {"text": "你好"}),
     ("POST", "/api/agent/conversations/b_demo_1/takeover", {}),
     ("POST", "/api/agent/conversations/b_demo_1/handback", {}),
+    ("POST", "/api/agent/conversations/b_demo_1/intent", {"intent": "damaged"}),
 ]
 
 
@@ -394,3 +395,27 @@ def test_raw_mode_with_an_unknown_order_answers_404_without_waiting_for_the_pars
                              token=DEMO_AGENT_TOKEN)
     assert status == 404 and "123456789012" in reply["error"]
     assert time.perf_counter() - started < 4
+
+
+def test_an_agent_corrects_an_intent_in_one_click_and_the_export_is_training_data(web, tmp_path):
+    from bot.db.corrections import export_corrections
+    from bot.labelled_logs import read_labelled_logs
+
+    web.rasa.trackers["b_demo_3"] = jar_tracker(LEAKING_PARSE)
+    suggestion = suggest_jar(web)
+    assert [entry["name"] for entry in suggestion["intent"]["ranking"]][:2] == ["leaking", "damaged"]
+    path = "/api/agent/conversations/b_demo_3/intent"
+    status, body = web.call("POST", path, {"intent": "damaged"}, token=DEMO_AGENT_TOKEN)
+    assert status == 200 and body["predicted"] == "leaking" and body["corrected"] == "damaged"
+    # A second click on another intent replaces the first correction of the same message.
+    web.call("POST", path, {"intent": "minor_defect"}, token=DEMO_AGENT_TOKEN)
+    for bad in ({"intent": "no_such_intent"}, {}):
+        assert web.call("POST", path, bad, token=DEMO_AGENT_TOKEN)[0] == 400
+    assert web.call("POST", "/api/agent/conversations/nobody_here/intent", {"intent": "damaged"},
+                    token=DEMO_AGENT_TOKEN)[0] == 404
+
+    out = tmp_path / "corrections.jsonl"
+    assert export_corrections(out, db_url=web.db_url) == 1
+    logs = read_labelled_logs(out)
+    buyer_text = [e["text"] for e in jar_tracker(LEAKING_PARSE)["events"] if e.get("event") == "user"][-1]
+    assert [(m.text, m.intent) for m in logs.messages] == [(buyer_text, "minor_defect")]

@@ -108,6 +108,7 @@ def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = Tr
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
     env = {**os.environ, "AFTERSALES_DB_URL": db_url}
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bot.sentence_encoder: the encoder's threads must not spin
     if test_mode:
         env["AFTERSALES_TEST_CLOCK"] = "1"
     stack = RunningStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", db_url)

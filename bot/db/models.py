@@ -293,3 +293,23 @@ class LedgerEntry(Base):
 
     case = relationship("AfterSalesCase")
     order = relationship("Order")
+
+
+class IntentCorrection(Base):
+    """An agent's correction of the intent the NLU gave a buyer message (the console's learning loop).
+
+    One row per conversation and message text: correcting the same message again replaces the intent.
+    ``python -m bot nlu export-corrections`` writes them as labelled logs for the next training.
+    """
+
+    __tablename__ = "intent_corrections"
+    __table_args__ = (UniqueConstraint("conversation_id", "text_sha256"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    text_sha256 = Column(String(64), nullable=False)
+    predicted_intent = Column(String(64), nullable=False, default="")
+    corrected_intent = Column(String(64), nullable=False)
+    agent_id = Column(String(64), nullable=False)
+    created_at = _created_at()

@@ -157,6 +157,15 @@ class KeywordBaseline:
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [self.predict_one(text) for text in texts]
 
+    def rankings(self, texts: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+        """Intents by keyword score, best first; no confidence (nan): keyword scores are not probabilities."""
+        rankings = []
+        for text in texts:
+            scores = self.scores(text)
+            ordered = sorted(scores, key=lambda intent: (-scores[intent], intent)) or [OUT_OF_SCOPE]
+            rankings.append(tuple((intent, float("nan")) for intent in ordered))
+        return rankings
+
 
 class TfidfLogRegBaseline:
     """TF-IDF over character 1-3-grams (sublinear tf) + multinomial logistic regression.
@@ -191,3 +200,7 @@ class TfidfLogRegBaseline:
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [str(label) for label in self.pipeline.predict(list(texts))]
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        labels = [str(label) for label in self.pipeline.classes_]
+        return [dict(zip(labels, row.tolist())) for row in self.pipeline.predict_proba(list(texts))]

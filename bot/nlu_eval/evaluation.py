@@ -30,11 +30,19 @@ class Prediction:
 
     intent: str
     without_fallback: str
+    # (intent, confidence) best first, the fallback left out; confidence nan for systems without one.
+    ranking: tuple = ()
 
     @classmethod
     def plain(cls, intent: str) -> "Prediction":
-        """A prediction of a system that has no fallback."""
-        return cls(intent=intent, without_fallback=intent)
+        """A prediction of a system that has no fallback and no confidences."""
+        return cls(intent=intent, without_fallback=intent, ranking=((intent, float("nan")),))
+
+    @classmethod
+    def from_probabilities(cls, probabilities: Mapping[str, float]) -> "Prediction":
+        """A system with calibrated probabilities and no fallback of its own."""
+        ranking = tuple(sorted(probabilities.items(), key=lambda pair: (-pair[1], pair[0])))
+        return cls(intent=ranking[0][0], without_fallback=ranking[0][0], ranking=ranking)
 
     @property
     def is_fallback(self) -> bool:
@@ -44,11 +52,14 @@ class Prediction:
 def prediction_from_parse(parse_data: Mapping[str, Any]) -> Prediction:
     """Read a Rasa parse result (``{"intent": {"name": ...}, "intent_ranking": [...]}``) as a Prediction."""
     top = (parse_data.get("intent") or {}).get("name") or NO_INTENT
+    ranking = tuple(
+        (entry["name"], float(entry.get("confidence") or 0.0))
+        for entry in parse_data.get("intent_ranking") or []
+        if entry.get("name") not in (None, FALLBACK_INTENT)
+    )
     if top != FALLBACK_INTENT:
-        return Prediction(intent=top, without_fallback=top)
-    ranking = parse_data.get("intent_ranking") or []
-    alternatives = [entry.get("name") for entry in ranking if entry.get("name") not in (None, FALLBACK_INTENT)]
-    return Prediction(intent=top, without_fallback=alternatives[0] if alternatives else NO_INTENT)
+        return Prediction(intent=top, without_fallback=top, ranking=ranking)
+    return Prediction(intent=top, without_fallback=ranking[0][0] if ranking else NO_INTENT, ranking=ranking)
 
 
 @dataclass(frozen=True)

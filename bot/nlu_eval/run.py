@@ -12,7 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from bot.labelled_logs import LabelledMessage, read_labelled_logs
 from bot.nlu_eval.baselines import KeywordBaseline, TfidfLogRegBaseline
+from bot.nlu_eval.confidence import confidence_figures, tradeoff_table
+from bot.nlu_eval.crossval import baseline_trainers, cross_validate, format_folded_table
+from bot.nlu_eval.product_model import ProductIntentModel, product_settings
 from bot.nlu_eval.eval_data import EvalExample, file_sha256, intent_counts, read_eval_jsonl
 from bot.nlu_eval.evaluation import Prediction, SystemResult, evaluate_system, predict_with_progress
 from bot.nlu_eval.metrics import MACRO_F1_DEFINITION
@@ -42,6 +46,9 @@ class RunSettings:
     out_dir: Path
     model_path: str
     jieba_dictionary: Path | None = None
+    logs_path: Path | None = None  # the shop's labelled chat logs the model was trained with (baselines too)
+    config_path: Path | None = None  # config.yml: the classifier's settings and threshold for cross-validation
+    cv_folds: int = 0  # K-fold over the logs (0: dev only)
 
 
 def _baseline_predictions(
@@ -52,8 +59,67 @@ def _baseline_predictions(
     keyword = KeywordBaseline(user_dictionary=settings.jieba_dictionary).fit(train_texts, train_intents)
     tfidf = TfidfLogRegBaseline().fit(train_texts, train_intents)
     return {
-        KEYWORD: [Prediction.plain(intent) for intent in keyword.predict(texts)],
-        TFIDF_LR: [Prediction.plain(intent) for intent in tfidf.predict(texts)],
+        KEYWORD: [
+            Prediction(ranking[0][0], ranking[0][0], ranking) for ranking in keyword.rankings(texts)
+        ],
+        TFIDF_LR: [Prediction.from_probabilities(row) for row in tfidf.probabilities(texts)],
+    }
+
+
+def _read_logs(settings: RunSettings, known_intents: set[str]) -> list[LabelledMessage]:
+    if settings.logs_path is None:
+        return []
+    return read_labelled_logs(settings.logs_path, known_intents).messages
+
+
+def _threshold(settings: RunSettings) -> float | None:
+    return product_settings(settings.config_path).fallback_threshold if settings.config_path else None
+
+
+def _confidence_section(
+    examples: list[EvalExample], predictions: dict[str, list[Prediction]], threshold: float | None
+) -> tuple[str, dict[str, Any]]:
+    """recall@3, clarified share and confident-wrong rate per system on the eval set, and the model's
+    threshold trade-off."""
+    gold = [example.intent for example in examples]
+    lines = [f"猜你想问 figures at the model's threshold ({threshold}); systems without confidences always answer:",
+             "system     recall@3  clarified  confident-wrong  answered-acc"]
+    figures = {}
+    for name, preds in predictions.items():
+        value = confidence_figures(gold, [p.ranking for p in preds], threshold)
+        figures[name] = value.as_dict()
+        lines.append(f"{name:<9}  {value.recall_at_3:8.3f}  {value.clarified_share:9.3f}  "
+                     f"{value.confident_wrong_rate:15.3f}  {value.answered_accuracy:12.3f}")
+    lines.append("\nthe model's trade-off on this set (choose the threshold where confident-wrong is low enough "
+                 "and the clarified share acceptable):")
+    lines.append(tradeoff_table(gold, [p.ranking for p in predictions[MODEL]], TRADEOFF_THRESHOLDS))
+    return "\n".join(lines), figures
+
+
+TRADEOFF_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def _cross_validation(
+    settings: RunSettings, team: list[TrainingExample], logs: list[LabelledMessage], echo: Callable[[str], None]
+) -> dict[str, Any]:
+    threshold = _threshold(settings)
+    product = product_settings(settings.config_path)
+
+    def model(texts, intents, test):
+        fitted = ProductIntentModel(product, user_dictionary=settings.jieba_dictionary).fit(texts, intents)
+        return [Prediction.from_probabilities(row).ranking for row in fitted.probabilities(test)]
+
+    systems = {MODEL: model, **baseline_trainers(settings.jieba_dictionary)}
+    results, rankings, gold = cross_validate(
+        team, logs, systems, {MODEL: threshold, TFIDF_LR: threshold}, settings.cv_folds, echo
+    )
+    echo(format_folded_table(results, f"\n== {settings.cv_folds}-fold cross-validation over {len(gold)} chat-log "
+                                      f"messages (each fold: team data + the other folds) =="))
+    echo("the model's trade-off over the folds:\n" + tradeoff_table(gold, rankings[MODEL], TRADEOFF_THRESHOLDS))
+    return {
+        r.name: {"accuracy": r.metrics.accuracy, "macro_f1": r.metrics.macro_f1, **r.confidence.as_dict(),
+                 "seconds": round(r.seconds, 1)}
+        for r in results
     }
 
 
@@ -79,9 +145,13 @@ def run_evaluation(
     Returns the report (also written to ``<out>/<eval stem>_report.json``).
     """
     examples = read_eval_jsonl(settings.eval_path)
-    training = read_training_data(settings.train_path)
-    if not training:
+    team = read_training_data(settings.train_path)
+    if not team:
         raise ValueError(f"no intent examples found in {settings.train_path}")
+    logs = _read_logs(settings, {example.intent for example in team})
+    training = team + [TrainingExample(message.text, message.intent) for message in logs]
+    echo(f"training data: {len(team)} team examples + {len(logs)} labelled chat-log messages"
+         + (f" ({settings.logs_path})" if settings.logs_path else ""))
     texts = [example.text for example in examples]
 
     started = time.perf_counter()
@@ -100,9 +170,18 @@ def run_evaluation(
         echo(format_system_section(result) + "\n")
     echo(format_comparison_table(results))
     echo(f"({MACRO_F1_DEFINITION})")
+    confidence_text, confidence = _confidence_section(
+        examples, {MODEL: model_predictions, **baseline_predictions}, _threshold(settings)
+    )
+    echo("\n" + confidence_text)
+    cross_validation = (
+        _cross_validation(settings, team, logs, echo) if settings.cv_folds and logs and settings.config_path else None
+    )
 
     pngs = _write_confusion_pngs(settings, results)
     report = _build_report(settings, examples, training, results, pngs, (model_seconds, baseline_seconds))
+    report["confidence"] = confidence
+    report["cross_validation"] = cross_validation
     report_path = write_json_report(report, settings.out_dir / f"{settings.eval_path.stem}_report.json")
     echo(f"report: {report_path}")
     return report

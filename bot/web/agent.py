@@ -21,8 +21,10 @@ from sqlalchemy import select
 from bot.clock import now_cn
 from bot.copilot import ConversationContext, CopilotError, quote_fen
 from bot.db import cases as db_cases
+from bot.db.corrections import CorrectionRejected, record_correction
 from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import DatabaseUnavailable, session_scope
+from bot.intents import ALL_INTENTS
 from bot.service.summary import INTENT_NAMES
 from bot.web import transcript
 from bot.web.auth import require_agent
@@ -371,3 +373,38 @@ def _int(value: Any, default: int = -1) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+# ---------------------------------------------------------------------- the learning loop
+
+@agent_bp.post("/api/agent/conversations/<conversation_id>/intent")
+@require_agent
+async def correct_intent(request: Request, conversation_id: str) -> HTTPResponse:
+    """{"intent": "damaged"}: the latest buyer message of the conversation meant this intent. Stored for
+    the next training (`python -m bot nlu export-corrections`); the conversation itself is not changed."""
+    intent = str((request.json or {}).get("intent") or "")
+    if intent not in ALL_INTENTS:
+        return _error(f"unknown intent {intent!r}", 400)
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 503)
+    texts = transcript.buyer_texts(tracker)
+    if not texts:
+        return _error("no buyer message in this conversation", 404)
+    predicted = ((transcript.stored_parse(tracker) or {}).get("intent") or {}).get("name") or ""
+    try:
+        await in_thread(request, _store_correction, request.app.ctx.db_url, conversation_id, texts[-1], predicted,
+                        intent, request.ctx.agent_id)
+    except CorrectionRejected as exc:
+        return _error(str(exc), 400)
+    except DatabaseUnavailable as exc:
+        return _error(f"database unavailable: {exc}", 503)
+    return json({"conversation_id": conversation_id, "predicted": predicted, "corrected": intent,
+                 "label": INTENT_NAMES.get(intent, intent)})
+
+
+def _store_correction(db_url: Optional[str], conversation_id: str, text: str, predicted: str, intent: str,
+                      agent_id: str) -> None:
+    with session_scope(db_url) as session:
+        record_correction(session, conversation_id, text, predicted, intent, agent_id)

@@ -169,6 +169,7 @@
     if (s.entities && s.entities.length) fact(facts, "实体", s.entities.map((e) => e.entity + "=" + e.value).join("，"));
     fact(facts, "历史索赔", s.claims.length ? s.claims.length + "笔" : "无");
     panel.appendChild(facts);
+    if (s.intent && s.intent.ranking && s.intent.ranking.length) panel.appendChild(renderIntentCorrection(s));
 
     if (s.risks.length) {
       const risks = el("div", "risks");
@@ -185,6 +186,31 @@
     if (!s.options.length) panel.appendChild(el("p", "muted", "还没有可用的方案（缺订单或问题类型）。"));
     for (const option of s.options) panel.appendChild(renderOption(s, option));
     for (const note of s.notes || []) panel.appendChild(el("p", "note", "提示（" + note.rule + "）：" + note.text));
+  }
+
+  // The learning loop: one click on the intent the buyer's latest message really meant stores a correction
+  // (exported for the next training with `python -m bot nlu export-corrections`).
+  function renderIntentCorrection(s) {
+    const box = el("div", "intent-fix");
+    box.appendChild(el("span", "label", "意图不对？点正确的："));
+    for (const entry of s.intent.ranking) {
+      const chip = el("button", "intent-chip" + (entry.name === s.intent.name ? " top" : ""),
+                      entry.label + " " + Math.round(entry.confidence * 100) + "%");
+      chip.type = "button";
+      chip.dataset.intent = entry.name;
+      chip.addEventListener("click", async () => {
+        try {
+          const result = await api("/api/agent/conversations/" + encodeURIComponent(state.current) + "/intent",
+                                   { method: "POST", json: { intent: entry.name } });
+          status.textContent = "已记录：" + result.label + "（下次训练会用到）";
+          for (const other of box.querySelectorAll(".intent-chip")) other.classList.toggle("chosen", other === chip);
+        } catch (error) { status.textContent = "没记下：" + error.message; }
+      });
+      box.appendChild(chip);
+    }
+    const status = el("span", "intent-fix-status", "");
+    box.appendChild(status);
+    return box;
   }
 
   function renderOption(s, option) {
