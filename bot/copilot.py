@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from bot.clock import now_cn
 from bot.db import cases as db_cases
 from bot.db import ledger, queries
+from bot.db import settlement as db_settlement
 from bot.db.models import AfterSalesCase, Handoff, Order
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.money import fen_to_display, yuan_to_fen
@@ -34,7 +35,7 @@ from bot.policy.resolution import Option, Resolution
 from bot.policy.types import AFTER_SALES_INTENTS
 from bot.scripts import ScriptBook, describe_parts, reply_variables
 from bot.service import CaseInputs, OrderView, defect_from_text, idempotency_key, usable_from_text
-from bot.service.aftersales import NON_OFFER_KINDS
+from bot.service.aftersales import NON_OFFER_KINDS, AfterSalesService, cash_fen
 from bot.service.casebuild import policy_case
 from bot.service.summary import INTENT_NAMES
 
@@ -190,7 +191,9 @@ class Copilot:
         if order is None:
             raise CopilotError(f"no order {number}" + (f" for buyer {context.buyer_id}" if context.buyer_id else ""))
         evidence = db_cases.evidence_kinds(session, case) if case is not None else []
-        if context.photo_refs and "photo" not in evidence:
+        real_photos = db_cases.own_uploads(session, order.buyer_id, context.photo_refs,
+                                           case.conversation_id if case is not None else None)
+        if real_photos and "photo" not in evidence:
             evidence.append("photo")
         return _Loaded(order, case, evidence, case.refusals if case is not None else 0)
 
@@ -267,7 +270,8 @@ class Copilot:
                                           return_shipping_quote_fen=return_shipping_quote_fen,
                                           conversation_id=case.conversation_id)
             loaded = _Loaded(order, case, db_cases.evidence_kinds(session, case), case.refusals)
-            if photo_refs and "photo" not in loaded.evidence:
+            if db_cases.own_uploads(session, case.buyer_id, photo_refs, case.conversation_id) \
+                    and "photo" not in loaded.evidence:
                 loaded.evidence.append("photo")
             inputs = self._inputs(context, case.buyer_id, case.intent, order.order_number)
             prior = queries.prior_claims(session, case.buyer_id, exclude_case_id=case.id)
@@ -278,7 +282,8 @@ class Copilot:
             if option.kind in NON_OFFER_KINDS or not option.parts:
                 raise CopilotError(f"option {option_index} ({option.kind}) grants nothing")
             keys = [idempotency_key(case.id, option.rule, option_index, kind, n) for kind, n in _occurrences(option)]
-            self._refuse_other_settlement(session, case, keys)
+            self._refuse_other_settlement(session, case, order, option, option_index, keys,
+                                          AfterSalesService(self.db_url, pack=self._pack), f"agent:{agent_id}")
             rows = []
             for part, key in zip(option.parts, keys):
                 entry, created = ledger.grant(
@@ -296,11 +301,30 @@ class Copilot:
                     "created_any": any(row["created"] for row in rows)}
 
     @staticmethod
-    def _refuse_other_settlement(session: Session, case: AfterSalesCase, keys: list[str]) -> None:
+    def _refuse_other_settlement(session: Session, case: AfterSalesCase, order: Order, option: Option,
+                                 option_index: int, keys: list[str], service: "AfterSalesService",
+                                 approved_by: str) -> None:
+        """One settlement per case, and the order's cash limits, decided under the order's row lock (see
+        bot.db.settlement): the loser of a race with the buyer's 好的 is told what was settled, pays nothing.
+        Approving again what is already settled with these keys passes (the grants then find their rows)."""
+        db_settlement.lock_order(session, order.id)
         existing = ledger.entries_for_case(session, case.id)
-        if existing and not {entry.idempotency_key for entry in existing} & set(keys):
-            raise CopilotError(f"case {case.id} was already settled: "
-                               + describe_parts(existing))
+        settled = db_settlement.get_settlement(session, case.id)
+        if settled is not None or existing:
+            if existing and {entry.idempotency_key for entry in existing} >= set(keys):
+                return
+            raise CopilotError(f"already settled: case {case.id} ({describe_parts(existing)})")
+        parts = [(part.kind, part.amount_fen) for part in option.parts if part.amount_fen > 0]
+        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
+        reason = db_settlement.over_limit(earlier, parts, paid_fen=order.paid_total_fen,
+                                          keep_limit_fen=service.keep_cash_limit(order))
+        if reason:
+            raise CopilotError(f"over the order's limit: {reason}")
+        _, created = db_settlement.claim_settlement(
+            session, case_id=case.id, order_id=order.id, rule_id=option.rule, step=option_index,
+            approved_by=approved_by, cash_fen=cash_fen(option))
+        if not created:
+            raise CopilotError(f"already settled: case {case.id}")
 
 
 # ---------------------------------------------------------------------- helpers (pure where possible)

@@ -37,6 +37,7 @@ from actions.forms import (
 from bot.db.migrate import upgrade
 from bot.clock import parse_time
 from bot.db.models import AfterSalesCase, Handoff, InvoiceRequest, LedgerEntry, Order
+from bot.db.cases import record_upload
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.scripts import ScriptBook
@@ -55,6 +56,7 @@ def db_url(tmp_path, monkeypatch):
     upgrade(url)
     with session_scope(url) as session:
         seed_demo_shop(session)
+        record_upload(session, "upload/abc.jpg", BUYER)  # photo evidence must be a stored upload of the buyer
     dialogue.set_service(AfterSalesService(url))
     yield url
     dialogue.set_service(None)

@@ -16,6 +16,7 @@ from bot.db.models import (
     Handoff,
     InvoiceRequest,
     Order,
+    PhotoUpload,
 )
 
 ACTIVE_CASE_STATUSES = ("open", "offered", "handed_off")
@@ -92,6 +93,29 @@ def evidence_kinds(session: Session, case: AfterSalesCase) -> list[str]:
     """The distinct kinds of evidence given so far (the policy case's `evidence` field), in order."""
     kinds = session.execute(select(Evidence.kind).where(Evidence.case_id == case.id).order_by(Evidence.id))
     return list(dict.fromkeys(kinds.scalars()))
+
+
+def record_upload(session: Session, reference: str, buyer_id: str, *, conversation_id: str | None = None,
+                  size_bytes: int = 0) -> PhotoUpload:
+    """The web service stored a photo for this buyer: from now on the reference can be evidence."""
+    upload = PhotoUpload(reference=reference, buyer_id=buyer_id, conversation_id=conversation_id,
+                         size_bytes=size_bytes)
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def own_uploads(session: Session, buyer_id: str, references, conversation_id: str | None = None) -> tuple[str, ...]:
+    """The references (in their order) that name a photo this buyer uploaded, in this conversation when the
+    upload recorded one. Anything else (made up, someone else's, never stored) is dropped."""
+    wanted = [str(ref) for ref in dict.fromkeys(references) if ref]
+    if not wanted or not buyer_id:
+        return ()
+    rows = session.execute(select(PhotoUpload.reference, PhotoUpload.conversation_id).where(
+        PhotoUpload.reference.in_(wanted), PhotoUpload.buyer_id == buyer_id)).all()
+    allowed = {ref for ref, conversation in rows
+               if conversation is None or conversation_id is None or conversation == conversation_id}
+    return tuple(ref for ref in wanted if ref in allowed)
 
 
 # --- invoices --------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from sanic.response import HTTPResponse, file, json, redirect, text
 from sqlalchemy import select
 
 from bot.db.models import Buyer
-from bot.db.session import session_scope
+from bot.db.cases import record_upload
+from bot.db.session import DatabaseUnavailable, session_scope
 from bot.web import transcript
 from bot.web.auth import demo_mode, require_buyer, sign_buyer_token
 from bot.web.rasa_client import RasaUnavailable
@@ -122,10 +123,20 @@ def _metadata(body: dict) -> dict[str, Any]:
 async def upload(request: Request) -> HTTPResponse:
     photo = request.files.get("photo")
     body = photo.body if photo is not None else request.body
+    buyer = request.ctx.buyer_id
+
+    def store_and_record() -> str:
+        ref = store_photo(body, request.app.ctx.upload_dir)
+        # whose photo it is: only a recorded upload of this buyer counts as evidence (bot.db.cases.own_uploads)
+        with session_scope(request.app.ctx.db_url) as session:
+            record_upload(session, ref, buyer, conversation_id=buyer, size_bytes=len(body))
+        return ref
     try:
-        ref = await asyncio.get_running_loop().run_in_executor(None, store_photo, body, request.app.ctx.upload_dir)
+        ref = await asyncio.get_running_loop().run_in_executor(None, store_and_record)
     except UploadRejected as exc:
         return json({"error": str(exc)}, status=400)
+    except DatabaseUnavailable:
+        return json({"error": "系统繁忙，图片没有保存，请稍后重试"}, status=503)
     return json({"ref": ref, "url": transcript.upload_url(ref)})
 
 
