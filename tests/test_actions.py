@@ -285,6 +285,8 @@ def test_cheap_bottle_never_gets_more_than_half_its_price(db_url):
     events, _ = run(ActionHandleProblem(), tracker("b_demo_2", slots=slots))
     case_id = slot_values(events)["case_id"]
     slots.update(case_id=case_id, photo="p.jpg", return_shipping_quote="20.00")
+    with session_scope(db_url) as session:
+        record_upload(session, "p.jpg", "b_demo_2")  # the photo is a stored upload of this buyer
     run(ActionHandleProblem(), tracker("b_demo_2", metadata={"attachments": [{"type": "photo", "ref": "p.jpg"}]},
                                        slots=slots))
     amounts = []
