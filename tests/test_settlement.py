@@ -1,0 +1,185 @@
+"""One settlement per case under races, per-order cash limits, a re-sent 不行 (issue 19). SQLite and PostgreSQL.
+
+The races are forced: both sides wait at a barrier inside the read of the case's grants (`ledger.entries_for_case`),
+the moment a read-then-write check would let both through. With the order row lock the second side cannot reach
+that read until the first committed, so the barrier times out for the first and the second then sees the
+settlement.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import pytest
+
+from bot.copilot import Copilot, CopilotError
+from bot.db import ledger
+from bot.db.models import Handoff
+from bot.db.session import dispose_engines, session_scope
+from bot.service import AfterSalesService
+from bot.service.aftersales import AlreadyCompensated, NON_OFFER_KINDS
+from tests.settlement_helpers import PHOTO, inputs, new_bottle_order, order_cash_fen, settled_steps, settlements_of
+
+BARRIER_WAIT_S = 3.0
+
+
+def offered_case(url: str, price_fen: int = 2000):
+    buyer, number = new_bottle_order(url, price_fen)
+    assessment = AfterSalesService(url).assess(inputs(buyer, number))
+    assert assessment.acceptable and assessment.resolution.step == 0
+    later = [i for i, o in enumerate(assessment.resolution.options)
+             if i > 0 and o.kind not in NON_OFFER_KINDS and o.parts]
+    return buyer, number, assessment.case_id, later[-1]
+
+
+def _meet_at_barrier(barrier):
+    """Patch the grants read so both sides meet there (if both can reach it at once)."""
+    original = ledger.entries_for_case
+
+    def waiting(session, case_id):
+        try:
+            barrier.wait(BARRIER_WAIT_S)
+        except threading.BrokenBarrierError:
+            pass
+        return original(session, case_id)
+    ledger.entries_for_case = waiting
+    return original
+
+
+def _buyer_accepts(url, buyer, number, case_id, results):
+    try:
+        acceptance = AfterSalesService(url).accept(inputs(buyer, number), case_id)
+        results.append(("buyer", "already" if acceptance.already_accepted else "paid"))
+    except Exception as exc:  # noqa: BLE001 — recorded and asserted on
+        results.append(("buyer", f"error: {exc}"))
+
+
+def _agent_approves(url, case_id, option, results):
+    try:
+        reply = Copilot(url).approve(case_id=case_id, option_index=option, agent_id="alice",
+                                     photo_refs=())
+        results.append(("agent", "paid" if reply["created_any"] else "already"))
+    except CopilotError as exc:
+        results.append(("agent", "refused: " + str(exc)))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("agent", f"error: {exc}"))
+
+
+def _assert_one_settlement(url, number, case_id, results):
+    assert not [r for r in results if r[1].startswith("error")], results
+    paid = [who for who, outcome in results if outcome == "paid"]
+    assert len(paid) == 1, results
+    assert settlements_of(url, case_id) == 1
+    assert len(settled_steps(url, case_id)) == 1
+    assert order_cash_fen(url, number) in (500, 1000)  # 2 + 3 yuan, or the agent's 10: never 15
+    loser = next(outcome for who, outcome in results if outcome != "paid")
+    assert loser == "already" or loser.startswith("refused: already settled"), results
+
+
+def test_buyer_and_agent_race_threads(db_url):
+    buyer, number, case_id, option = offered_case(db_url)
+    barrier, results = threading.Barrier(2), []
+    original = _meet_at_barrier(barrier)
+    try:
+        threads = [threading.Thread(target=_buyer_accepts, args=(db_url, buyer, number, case_id, results)),
+                   threading.Thread(target=_agent_approves, args=(db_url, case_id, option, results))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        ledger.entries_for_case = original
+    _assert_one_settlement(db_url, number, case_id, results)
+
+
+def _process_side(side, url, args, barrier, queue):
+    dispose_engines()  # the parent's pooled connections are not this process's
+    _meet_at_barrier(barrier)
+    results = []
+    if side == "buyer":
+        _buyer_accepts(url, *args, results)
+    else:
+        _agent_approves(url, *args, results)
+    queue.put(results[0])
+
+
+def test_buyer_and_agent_race_two_processes(db_url):
+    buyer, number, case_id, option = offered_case(db_url)
+    dispose_engines()
+    context = multiprocessing.get_context("fork")
+    barrier, queue = context.Barrier(2), context.Queue()
+    processes = [context.Process(target=_process_side, args=("buyer", db_url, (buyer, number, case_id), barrier, queue)),
+                 context.Process(target=_process_side, args=("agent", db_url, (case_id, option), barrier, queue))]
+    for process in processes:
+        process.start()
+    results = [queue.get(timeout=90) for _ in processes]
+    for process in processes:
+        process.join(30)
+    _assert_one_settlement(db_url, number, case_id, results)
+
+
+def test_three_claims_on_one_order_pay_once_and_go_to_an_agent(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url)
+    first = service.assess(inputs(buyer, number, "conv-a"))
+    assert not service.accept(inputs(buyer, number, "conv-a"), first.case_id).already_accepted
+    # the same problem again: in the same conversation (a new case once the first is resolved), and in another
+    for conversation in ("conv-a", "conv-b"):
+        again = service.assess(inputs(buyer, number, conversation))
+        assert again.case_id != first.case_id
+        with pytest.raises(AlreadyCompensated) as refused:
+            service.accept(inputs(buyer, number, conversation), again.case_id)
+        assert f"案件{first.case_id}" in refused.value.history
+        handoff = service.hand_off(conversation, buyer, "order_already_compensated",
+                                   inputs=inputs(buyer, number, conversation), case_id=again.case_id)
+        assert "此前已赔付" in handoff.summary and f"案件{first.case_id}" in handoff.summary
+    assert order_cash_fen(db_url, number) == 500  # 2 + 3 yuan once, not 15
+
+
+def test_an_agent_cannot_pass_the_orders_half_price_across_cases(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url)
+    first = service.assess(inputs(buyer, number, "conv-a"))
+    service.accept(inputs(buyer, number, "conv-a"), first.case_id)  # 5 yuan of the 10-yuan cap
+    second = service.assess(inputs(buyer, number, "conv-b"))
+    half_price = [i for i, o in enumerate(second.resolution.options) if o.amount_fen == 1000 and o.parts]
+    with pytest.raises(CopilotError, match="over the order's limit"):
+        Copilot(db_url).approve(case_id=second.case_id, option_index=half_price[-1], agent_id="alice")
+    assert order_cash_fen(db_url, number) == 500
+
+
+def test_a_resent_refusal_moves_the_ladder_once(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url)
+    case_id = service.assess(inputs(buyer, number)).case_id
+    first, moved = service.refuse(inputs(buyer, number), case_id, message_id="client:m-1")
+    again, moved_again = service.refuse(inputs(buyer, number), case_id, message_id="client:m-1")
+    assert moved and moved_again
+    assert first.resolution.step == again.resolution.step == 1 and again.refusals == 1
+    other, _ = service.refuse(inputs(buyer, number), case_id, message_id="client:m-2")
+    assert other.refusals == 2
+
+
+def test_a_photo_reference_never_uploaded_is_not_evidence(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url)
+    other_buyer, _ = new_bottle_order(db_url)
+    for forged in ("upload/0123456789abcdef0123456789abcdef.jpg", PHOTO + other_buyer):
+        assessment = service.assess(inputs(buyer, number, photo_refs=(forged,)))
+        assert "photo" in assessment.needs and not assessment.acceptable
+    assert service.assess(inputs(buyer, number)).acceptable  # its own upload counts
+
+
+def test_the_ladder_stays_one_settlement_when_the_agent_retries(db_url):
+    buyer, number, case_id, option = offered_case(db_url)
+    copilot = Copilot(db_url)
+    first = copilot.approve(case_id=case_id, option_index=option, agent_id="alice")
+    again = copilot.approve(case_id=case_id, option_index=option, agent_id="alice")
+    assert first["created_any"] and not again["created_any"]
+    with pytest.raises(CopilotError, match="already settled"):
+        copilot.approve(case_id=case_id, option_index=0, agent_id="bob")
+    acceptance = AfterSalesService(db_url).accept(inputs(buyer, number), case_id)
+    assert acceptance.already_accepted
+    with session_scope(db_url) as session:
+        assert session.query(Handoff).count() == 0
+    assert settlements_of(db_url, case_id) == 1
