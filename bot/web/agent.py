@@ -24,6 +24,7 @@ from bot.db import cases as db_cases
 from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.service.summary import INTENT_NAMES
+from bot.web.limits import MAX_TEXT_CHARS
 from bot.web import transcript
 from bot.web.auth import require_agent
 from bot.web.rasa_client import RasaUnavailable
@@ -31,6 +32,9 @@ from bot.web.rasa_client import RasaUnavailable
 MAX_DRAFT_CHARS = 2000
 LIVE_WINDOW = timedelta(hours=24)
 agent_bp = Blueprint("agent")
+
+# Raw-message suggestions: what one call may ask the parser to read.
+MAX_RAW_MESSAGES = 50
 
 
 async def in_thread(request: Request, function, *args):
@@ -161,6 +165,8 @@ async def suggest_for_messages(request: Request) -> HTTPResponse:
     started, stages = time.perf_counter(), Stages()
     body = request.json or {}
     texts = tuple(str(m) for m in body.get("messages") or [] if str(m).strip())
+    if len(texts) > MAX_RAW_MESSAGES or any(len(text) > MAX_TEXT_CHARS for text in texts):
+        return _error(f"messages: at most {MAX_RAW_MESSAGES}, each at most {MAX_TEXT_CHARS} characters", 413)
     if not texts:
         return _error("messages: a non-empty list of the buyer's messages", 400)
     unique = list(dict.fromkeys(texts))

@@ -18,10 +18,10 @@ from bot.db.cases import record_upload
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.web import transcript
 from bot.web.auth import demo_mode, require_buyer, sign_buyer_token
+from bot.web.limits import MAX_TEXT_CHARS, TOO_LONG_REPLY
 from bot.web.rasa_client import RasaUnavailable
 from bot.web.uploads import CONTENT_TYPES, UploadRejected, store_photo, stored_photo
 
-MAX_TEXT_CHARS = 1000
 buyer_bp = Blueprint("buyer")
 
 
@@ -94,7 +94,9 @@ async def history(request: Request) -> HTTPResponse:
 async def send(request: Request) -> HTTPResponse:
     buyer = request.ctx.buyer_id
     body = request.json or {}
-    message = str(body.get("text") or "").strip()[:MAX_TEXT_CHARS]
+    message = str(body.get("text") or "").strip()
+    if len(message) > MAX_TEXT_CHARS:  # said, not silently cut: the buyer's point may be past the cut
+        return json({"error": TOO_LONG_REPLY}, status=413)
     metadata = _metadata(body)
     if not message and not metadata.get("attachments"):
         return json({"error": "empty message"}, status=400)
@@ -115,6 +117,9 @@ def _metadata(body: dict) -> dict[str, Any]:
         metadata["attachments"] = photos
     if body.get("display"):
         metadata["display"] = str(body["display"])[:200]
+    client_id = str(body.get("client_message_id") or "")
+    if client_id and len(client_id) <= 64 and client_id.isascii():
+        metadata["client_message_id"] = client_id  # the same on a re-send: a repeated 不行 acts once
     return metadata
 
 
