@@ -30,7 +30,7 @@ from bot.db.models import AfterSalesCase, Handoff, Order
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.money import fen_to_display, yuan_to_fen
 from bot.policy.engine import resolve
-from bot.policy.loader import PolicyPack, load_pack
+from bot.policy.loader import PolicyPack, load_pack_in_service, rejected_pack_message
 from bot.policy.resolution import Option, Resolution
 from bot.policy.types import AFTER_SALES_INTENTS
 from bot.scripts import ScriptBook, describe_parts, reply_variables
@@ -93,7 +93,7 @@ class Copilot:
 
     @property
     def pack(self) -> PolicyPack:
-        return self._pack or load_pack()
+        return self._pack or load_pack_in_service()  # a broken edit: the last good pack stays in service
 
     # ------------------------------------------------------------------ suggestions
 
@@ -126,6 +126,8 @@ class Copilot:
                 "entities": [_entity(e) for e in context.parse.get("entities") or []],
                 "order": None, "case": None, "options": [], "current_step": None, "notes": [], "flags": [],
                 "claims": [], "risks": [], "handoff": handoff,
+                # the console shows it: the shop's last edit of the rule pack was rejected, the old one serves
+                "pack_rejected": "" if self._pack else rejected_pack_message(),
             }
             if claims is None:
                 number = context.order_number or _order_number_entity(context.parse)

@@ -394,3 +394,40 @@ def test_raw_mode_with_an_unknown_order_answers_404_without_waiting_for_the_pars
                              token=DEMO_AGENT_TOKEN)
     assert status == 404 and "123456789012" in reply["error"]
     assert time.perf_counter() - started < 4
+
+
+# ---------------------------------------------------------------------- issue 19: caps, tokens, uploads
+
+def test_a_100_kb_message_gets_a_clear_answer_and_reaches_no_one(web):
+    from bot.web.limits import TOO_LONG_REPLY
+    before = len(web.rasa.sent)
+    status, reply = web.call("POST", "/api/chat/send", {"text": "碎" * 100_000}, token=sign_buyer_token("b_demo_1"))
+    assert status == 413 and reply["error"] == TOO_LONG_REPLY
+    status, _ = web.call("POST", "/api/copilot/suggest", {"messages": ["碎" * 100_000], "order_number": BOTTLE_ORDER},
+                         token="demo-agent-token")
+    assert status == 413
+    assert len(web.rasa.sent) == before
+
+
+@pytest.mark.parametrize("token", ["b_demo_1.9999999999.é", "é" * 20, "b_demo_1.9999999999." + "ÿ" * 64])
+def test_a_non_ascii_token_is_401_not_500(web, token):
+    status, _ = web.call("POST", "/api/chat/send", {"text": "你好"}, token=token)
+    assert status == 401
+    status, _ = web.call("GET", "/api/agent/conversations", token=token)
+    assert status == 401
+
+
+def test_an_upload_is_recorded_as_this_buyers_photo(web):
+    from bot.db.cases import own_uploads
+    status, reply = web.call("POST", "/api/chat/upload", raw=PNG, token=sign_buyer_token("b_demo_5"),
+                             content_type="application/octet-stream")
+    assert status == 200
+    with session_scope(web.db_url) as session:
+        assert own_uploads(session, "b_demo_5", [reply["ref"]]) == (reply["ref"],)
+        assert own_uploads(session, "b_demo_6", [reply["ref"]]) == ()  # someone else's photo is not evidence
+
+
+def test_the_client_message_id_reaches_rasa_for_idempotent_resends(web):
+    status, _ = web.call("POST", "/api/chat/send", {"text": "不行", "client_message_id": "k1-abc"},
+                         token=sign_buyer_token("b_demo_1"))
+    assert status == 200 and web.rasa.sent[-1][2]["client_message_id"] == "k1-abc"

@@ -26,7 +26,7 @@ from bot.db import settlement as db_settlement
 from bot.db.models import AfterSalesCase, Evidence, Order, PhotoUpload
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.policy.engine import resolve
-from bot.policy.loader import PolicyPack, load_pack
+from bot.policy.loader import PolicyPack, load_pack_in_service, rejected_pack_message
 from bot.policy.resolution import Option, Resolution
 from bot.service.casebuild import CaseInputs, policy_case
 from bot.service.summary import handoff_summary
@@ -162,7 +162,7 @@ class AfterSalesService:
     @property
     def pack(self) -> PolicyPack:
         # load_pack caches per file fingerprint, so an edited table is picked up without a restart
-        return self._pack or load_pack()
+        return self._pack or load_pack_in_service()  # a broken edit: the last good pack stays in service
 
     def _session(self):
         return session_scope(self.db_url)

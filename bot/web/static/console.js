@@ -170,6 +170,9 @@
     fact(facts, "历史索赔", s.claims.length ? s.claims.length + "笔" : "无");
     panel.appendChild(facts);
 
+    if (s.pack_rejected) {
+      panel.appendChild(el("p", "risk", "规则包的最新修改未生效（仍按上一版规则处理）：" + s.pack_rejected));
+    }
     if (s.risks.length) {
       const risks = el("div", "risks");
       for (const risk of s.risks) risks.appendChild(el("span", "risk", risk.label + "：" + risk.detail));
