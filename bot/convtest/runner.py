@@ -8,6 +8,7 @@ hand-off and invoice expectations, read from the conversation's database.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -75,7 +76,8 @@ class StackClient:
         """The tracker's state; with ``events``, the events since the last restart too."""
         include = "AFTER_RESTART" if events else "NONE"
         url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker?include_events={include}"
-        async with self.session.get(url) as response:
+        token = os.environ.get("AFTERSALES_RASA_TOKEN")  # `make run` protects Rasa's API with it
+        async with self.session.get(url, params={"token": token} if token else None) as response:
             response.raise_for_status()
             return await response.json()
 
