@@ -82,6 +82,7 @@ class _Loaded:
     case: Optional[AfterSalesCase]
     evidence: list[str]
     refusals: int
+    skus: Optional[list[str]] = None  # the case's order lines (faulty_items); None: the whole order
 
 
 class Copilot:
@@ -197,7 +198,8 @@ class Copilot:
                                            case.conversation_id if case is not None else None)
         if real_photos and "photo" not in evidence:
             evidence.append("photo")
-        return _Loaded(order, case, evidence, case.refusals if case is not None else 0)
+        return _Loaded(order, case, evidence, case.refusals if case is not None else 0,
+                       db_cases.case_skus(session, case))
 
     def _inputs(self, context: ConversationContext, buyer_id: str, problem: str, order_number: str) -> CaseInputs:
         opening = " ".join(context.buyer_messages)
@@ -210,7 +212,8 @@ class Copilot:
 
     @staticmethod
     def _resolve(loaded: _Loaded, inputs: CaseInputs, pack: PolicyPack, prior_claims: int) -> Resolution:
-        case_dict = policy_case(queries.case_facts(loaded.order), inputs, evidence=loaded.evidence,
+        case_dict = policy_case(queries.case_facts(loaded.order, item_skus=loaded.skus), inputs,
+                                evidence=loaded.evidence,
                                 refusals=loaded.refusals, prior_claims=prior_claims,
                                 case_id=loaded.case.id if loaded.case else None)
         return resolve(case_dict, pack)
@@ -271,7 +274,8 @@ class Copilot:
                                           photo_refs=photo_refs, usable=usable, now=now,
                                           return_shipping_quote_fen=return_shipping_quote_fen,
                                           conversation_id=case.conversation_id)
-            loaded = _Loaded(order, case, db_cases.evidence_kinds(session, case), case.refusals)
+            loaded = _Loaded(order, case, db_cases.evidence_kinds(session, case), case.refusals,
+                             db_cases.case_skus(session, case))
             if db_cases.own_uploads(session, case.buyer_id, photo_refs, case.conversation_id) \
                     and "photo" not in loaded.evidence:
                 loaded.evidence.append("photo")
@@ -317,9 +321,7 @@ class Copilot:
                 return
             raise CopilotError(f"already settled: case {case.id} ({describe_parts(existing)})")
         parts = [(part.kind, part.amount_fen) for part in option.parts if part.amount_fen > 0]
-        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
-        reason = db_settlement.over_limit(earlier, parts, paid_fen=order.paid_total_fen,
-                                          keep_limit_fen=service.keep_cash_limit(order))
+        reason = service.limit_reason(session, case, order, parts)
         if reason:
             raise CopilotError(f"over the order's limit: {reason}")
         _, created = db_settlement.claim_settlement(

@@ -16,9 +16,10 @@ PHOTO = "upload/bottle.jpg"
 _numbers = itertools.count(1)
 
 
-def new_bottle_order(url: str, price_fen: int = 2000, buyer_id: str | None = None) -> tuple[str, str]:
+def new_bottle_order(url: str, price_fen: int = 2000, buyer_id: str | None = None,
+                     lines: tuple[tuple[str, int], ...] | None = None) -> tuple[str, str]:
     """A committed buyer + signed 20-yuan (default) glass bottle order + one uploaded photo.
-    Returns (buyer id, order number)."""
+    `lines`: (sku, paid fen) per order line instead of the one bottle. Returns (buyer id, order number)."""
     n = next(_numbers)
     buyer_id = buyer_id or f"b_set_{n}"
     number = f"7700{n:08d}"
@@ -32,8 +33,9 @@ def new_bottle_order(url: str, price_fen: int = 2000, buyer_id: str | None = Non
             session.add(Buyer(id=buyer_id, platform="tmall", credit_tier="3"))
         order = Order(order_number=number, shop=shop, buyer_id=buyer_id, platform="tmall", status="signed",
                       paid_at=now - timedelta(days=3), ship_by=now - timedelta(days=2))
-        order.items.append(OrderItem(sku="GL-1", title="玻璃瓶", category="glass", qty=1,
-                                     unit_price_fen=price_fen, paid_fen=price_fen))
+        for sku, paid_fen in lines or (("GL-1", price_fen),):
+            order.items.append(OrderItem(sku=sku, title="玻璃瓶", category="glass", qty=1,
+                                         unit_price_fen=paid_fen, paid_fen=paid_fen))
         order.shipments.append(Shipment(courier="中通快递", waybill=f"ZT{number}", status="signed",
                                         shipped_at=now - timedelta(days=2), signed_at=now - timedelta(days=1),
                                         signed_by="buyer"))

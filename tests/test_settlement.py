@@ -1,4 +1,5 @@
-"""One settlement per case under races, per-order cash limits, a re-sent 不行 (issue 19). SQLite and PostgreSQL.
+"""One settlement per case under races, per-order and per-line cash limits, a re-sent 不行 (issue 19). SQLite and
+PostgreSQL.
 
 The races are forced: both sides wait at a barrier inside the read of the case's grants (`ledger.entries_for_case`),
 the moment a read-then-write check would let both through. With the order row lock the second side cannot reach
@@ -13,11 +14,12 @@ import threading
 import pytest
 
 from bot.copilot import Copilot, CopilotError
+from bot.db import cases as db_cases
 from bot.db import ledger
-from bot.db.models import Handoff
+from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import dispose_engines, session_scope
 from bot.service import AfterSalesService
-from bot.service.aftersales import AlreadyCompensated, NON_OFFER_KINDS
+from bot.service.aftersales import AlreadyCompensated, NON_OFFER_KINDS, OrderNotFound
 from tests.settlement_helpers import PHOTO, inputs, new_bottle_order, order_cash_fen, settled_steps, settlements_of
 
 BARRIER_WAIT_S = 3.0
@@ -183,3 +185,76 @@ def test_the_ladder_stays_one_settlement_when_the_agent_retries(db_url):
     with session_scope(db_url) as session:
         assert session.query(Handoff).count() == 0
     assert settlements_of(db_url, case_id) == 1
+
+
+# ---------------------------------------------------------------------- per order line
+
+TWO_LINES = (("GL-A", 2000), ("GL-B", 10000))  # a 20-yuan bottle and a 100-yuan vase on one order
+
+
+def test_a_case_records_its_line_and_the_engine_prices_only_that_line(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url, lines=TWO_LINES)
+    on_a = service.assess(inputs(buyer, number, "conv-a", item_skus=("GL-A",)))
+    whole = service.assess(inputs(buyer, number, "conv-w"))
+    assert max(o.amount_fen for o in on_a.resolution.options) == 1000   # half of the bottle
+    assert max(o.amount_fen for o in whole.resolution.options) == 6000  # half of the order
+    with session_scope(db_url) as session:
+        assert db_cases.case_skus(session, session.get(AfterSalesCase, on_a.case_id)) == ["GL-A"]
+        assert db_cases.case_skus(session, session.get(AfterSalesCase, whole.case_id)) is None
+    # the same conversation, another line: another case, not the bottle's
+    on_b = service.assess(inputs(buyer, number, "conv-a", item_skus=("GL-B",)))
+    assert on_b.case_id != on_a.case_id
+    with pytest.raises(OrderNotFound):
+        service.assess(inputs(buyer, number, "conv-a", item_skus=("NOPE",)))
+
+
+def test_a_claim_on_another_line_is_paid_but_one_on_a_compensated_line_goes_to_an_agent(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url, lines=TWO_LINES)
+    first = service.assess(inputs(buyer, number, "conv-a", item_skus=("GL-A",)))
+    assert not service.accept(inputs(buyer, number, "conv-a"), first.case_id).already_accepted
+    other_line = service.assess(inputs(buyer, number, "conv-b", item_skus=("GL-B",)))
+    assert not service.accept(inputs(buyer, number, "conv-b"), other_line.case_id).already_accepted
+    same_line = service.assess(inputs(buyer, number, "conv-c", item_skus=("GL-A",)))
+    with pytest.raises(AlreadyCompensated) as refused:
+        service.accept(inputs(buyer, number, "conv-c"), same_line.case_id)
+    assert f"案件{first.case_id}" in refused.value.history
+    handoff = service.hand_off("conv-c", buyer, "order_already_compensated",
+                               inputs=inputs(buyer, number, "conv-c"), case_id=same_line.case_id)
+    assert f"案件{first.case_id}" in handoff.summary
+    # a claim about the whole order touches the compensated lines too
+    whole = service.assess(inputs(buyer, number, "conv-d"))
+    with pytest.raises(AlreadyCompensated):
+        service.accept(inputs(buyer, number, "conv-d"), whole.case_id)
+    assert order_cash_fen(db_url, number) == 1000  # 2 + 3 yuan on each line
+
+
+def test_an_agent_cannot_pass_a_lines_half_price_though_the_order_has_room(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url, lines=TWO_LINES)
+    first = service.assess(inputs(buyer, number, "conv-a", item_skus=("GL-A",)))
+    service.accept(inputs(buyer, number, "conv-a"), first.case_id)  # 5 of the bottle's 10 yuan
+    second = service.assess(inputs(buyer, number, "conv-b", item_skus=("GL-A",)))
+    half_price = [i for i, o in enumerate(second.resolution.options) if o.amount_fen == 1000 and o.parts]
+    copilot = Copilot(db_url)
+    with pytest.raises(CopilotError, match="GL-A"):  # 15 > 10 on the bottle; the order's 60 had room
+        copilot.approve(case_id=second.case_id, option_index=half_price[-1], agent_id="alice")
+    assert order_cash_fen(db_url, number) == 500
+    # the same agent may still settle the bottle within its limit (2 + 3 yuan more: 10 of 10)
+    copilot.approve(case_id=second.case_id, option_index=0, agent_id="alice")
+    assert order_cash_fen(db_url, number) == 1000
+
+
+def test_refunds_per_line_stay_within_what_was_paid_for_it(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url, lines=TWO_LINES)
+    broken = dict(item_skus=("GL-A",), usable=False)
+    first = service.assess(inputs(buyer, number, "conv-a", **broken))
+    assert first.offer.kind == "full_refund" and first.offer.amount_fen == 2000
+    copilot = Copilot(db_url)
+    copilot.approve(case_id=first.case_id, option_index=0, agent_id="alice", usable=False)
+    again = service.assess(inputs(buyer, number, "conv-b", **broken))
+    with pytest.raises(CopilotError, match="退款累计"):  # 40 > 20 paid for the bottle; the order's 120 had room
+        copilot.approve(case_id=again.case_id, option_index=0, agent_id="alice", usable=False)
+    assert order_cash_fen(db_url, number, kinds=("refund",)) == 2000

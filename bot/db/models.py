@@ -295,6 +295,16 @@ class LedgerEntry(Base):
     order = relationship("Order")
 
 
+class CaseLine(Base):
+    """An order line a case is about (the policy engine's `faulty_items`). A case without lines is about the
+    whole order. The per-line cash limits (bot.db.settlement.over_line_limits) read these."""
+
+    __tablename__ = "case_lines"
+
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id"), primary_key=True)
+    order_item_id = Column(Integer, ForeignKey("order_items.id"), primary_key=True)
+
+
 class Settlement(Base):
     """The one settlement of a case: the row that decides, in the database, who settled it.
 

@@ -4,8 +4,11 @@ Two things must hold however requests interleave (a buyer's 好的 and an agent'
 two action-server processes, SQLite or PostgreSQL):
 - at most one settlement per case: `settlements.case_id` is UNIQUE and the row is inserted with
   ON CONFLICT DO NOTHING, so exactly one of two concurrent inserts creates it;
-- cash per order never above its limit across cases: every settlement first takes the order's row lock
-  (`lock_order`), so the cash already paid on the order is read after any concurrent settlement committed.
+- cash per order, and per order line, never above its limit across cases: every settlement first takes the
+  order's row lock (`lock_order`), so the cash already paid on the order is read after any concurrent
+  settlement committed. A case is about the lines it recorded (CaseLine; none = the whole order); its cash
+  counts against those lines in proportion to what was paid for each (exact fractions, `line_cash`), and
+  each line's share stays within half its price (keep-the-item cash) and its price (refunds).
   On PostgreSQL that is SELECT ... FOR UPDATE on the order row; on SQLite a no-op UPDATE of the order row,
   which takes the database's write lock (SQLite has one writer at a time; the others wait busy_timeout).
 The caller must take the lock before it reads anything it decides on (the case, earlier settlements).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Optional
 
 from sqlalchemy import func, select, update
@@ -24,7 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
+from bot.db.cases import case_line_ids
 from bot.db.models import LedgerEntry, MessageReceipt, Order, Settlement
+from bot.money import fen_to_display
 
 # Money the buyer keeps the item for, and money back for the item: the two limits per order.
 KEEP_CASH_KINDS = ("compensation", "review_rebate")
@@ -117,6 +123,90 @@ def over_limit(existing: OrderCash, parts: list[tuple[str, int]], *, paid_fen: i
         return (f"退款累计{(existing.refund_fen + new_refund) / 100:.2f}元将超过实付{paid_fen / 100:.2f}元"
                 f"（已退{existing.refund_fen / 100:.2f}元）")
     return ""
+
+
+# ---------------------------------------------------------------------- per order line
+
+@dataclass(frozen=True)
+class LineCash:
+    """What other cases already paid against one order line (their cash spread over their lines by price)."""
+    item_id: int
+    sku: str
+    paid_fen: int
+    keep_cash: Fraction
+    refund: Fraction
+    case_ids: tuple[int, ...]
+
+
+def lines_of(order: Order, line_ids) -> list:
+    """The order's lines with these ids; all of them for () (a case about the whole order)."""
+    wanted = set(line_ids or ())
+    return [item for item in order.items if not wanted or item.id in wanted]
+
+
+def spread(amount_fen: int, lines) -> dict[int, Fraction]:
+    """Each line's share of a case's cash, in proportion to what was paid for it (exact; a case whose lines
+    cost nothing puts it all on them equally, which is over their limit of nothing)."""
+    if not lines:
+        return {}
+    total = sum(item.paid_fen for item in lines)
+    if total == 0:
+        return {item.id: Fraction(amount_fen, len(lines)) for item in lines}
+    return {item.id: Fraction(amount_fen * item.paid_fen, total) for item in lines}
+
+
+def line_cash(session: Session, order: Order, exclude_case_id: Optional[int] = None) -> dict[int, LineCash]:
+    """Per line of the order: the keep-the-item cash and the refunds of the order's other cases on it
+    (cancelled ledger rows do not count; ledger rows without a case count against the whole order)."""
+    query = (select(LedgerEntry.kind, LedgerEntry.case_id, func.sum(LedgerEntry.amount_fen))
+             .where(LedgerEntry.order_id == order.id, LedgerEntry.state != "cancelled",
+                    LedgerEntry.kind.in_(KEEP_CASH_KINDS + REFUND_KINDS), LedgerEntry.amount_fen > 0)
+             .group_by(LedgerEntry.kind, LedgerEntry.case_id))
+    keep = {item.id: Fraction(0) for item in order.items}
+    refund = {item.id: Fraction(0) for item in order.items}
+    cases: dict[int, set] = {item.id: set() for item in order.items}
+    for kind, case_id, amount in session.execute(query):
+        if exclude_case_id is not None and case_id == exclude_case_id:
+            continue
+        lines = lines_of(order, case_line_ids(session, case_id) if case_id is not None else ())
+        target = keep if kind in KEEP_CASH_KINDS else refund
+        for item_id, share in spread(int(amount), lines).items():
+            target[item_id] += share
+            if case_id is not None:
+                cases[item_id].add(case_id)
+    return {item.id: LineCash(item.id, item.sku, item.paid_fen, keep[item.id], refund[item.id],
+                              tuple(sorted(cases[item.id]))) for item in order.items}
+
+
+def cases_paid_on(existing: dict[int, LineCash], line_ids) -> tuple[int, ...]:
+    """The other cases that already paid cash on any of these lines (() = all the order's lines)."""
+    wanted = set(line_ids or existing)
+    return tuple(sorted({case_id for item_id, line in existing.items() if item_id in wanted
+                         for case_id in line.case_ids}))
+
+
+def over_line_limits(existing: dict[int, LineCash], order: Order, line_ids, parts: list[tuple[str, int]], *,
+                     percent: Decimal | int = 50) -> str:
+    """Why adding `parts` (kind, fen) to a case about `line_ids` breaks a line's limit ("" if it does not):
+    a line's share of keep-the-item cash above `percent` of what was paid for it, of refunds above that."""
+    lines = lines_of(order, line_ids)
+    new_keep = spread(sum(fen for kind, fen in parts if kind in KEEP_CASH_KINDS), lines)
+    new_refund = spread(sum(fen for kind, fen in parts if kind in REFUND_KINDS), lines)
+    for item in lines:
+        line = existing[item.id]
+        keep_limit = Fraction(item.paid_fen) * Fraction(Decimal(percent)) / 100
+        if new_keep[item.id] and line.keep_cash + new_keep[item.id] > keep_limit:
+            return (f"商品{item.sku}不退货补偿累计{_fen(line.keep_cash + new_keep[item.id])}元将超过该商品上限"
+                    f"{_fen(keep_limit)}元（已付{_fen(line.keep_cash)}元）")
+        if new_refund[item.id] and line.refund + new_refund[item.id] > item.paid_fen:
+            return (f"商品{item.sku}退款累计{_fen(line.refund + new_refund[item.id])}元将超过该商品实付"
+                    f"{fen_to_display(item.paid_fen)}元（已退{_fen(line.refund)}元）")
+    return ""
+
+
+def _fen(amount: Fraction) -> str:
+    """An exact share for a message, shown to the fen (rounded down)."""
+    return fen_to_display(int(amount))
 
 
 def record_message(session: Session, case_id: int, message_id: Optional[str], action: str) -> bool:

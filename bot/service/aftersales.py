@@ -242,18 +242,35 @@ class AfterSalesService:
 
     def _check_order_limits(self, session: Session, case: AfterSalesCase, order: Order, offer: Option,
                             approved_by: str) -> None:
+        """Under the order's row lock: the bot pays nothing on a line another case already paid cash on (an
+        agent decides, with the history); nobody passes the order's or a line's limit."""
         parts = [(part.kind, part.amount_fen) for part in offer.parts if part.amount_fen > 0]
         if not any(kind in db_settlement.CASH_KINDS for kind, _ in parts):
             return
-        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
+        lines = db_cases.case_line_ids(session, case.id)
+        per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
         history = order_history(session, order, exclude_case_id=case.id)
-        if approved_by == "bot" and earlier.any:
-            raise AlreadyCompensated(f"order {order.order_number} already compensated in case(s) "
-                                     f"{', '.join(map(str, earlier.case_ids))}", history)
+        paid_before = db_settlement.cases_paid_on(per_line, lines)
+        if approved_by == "bot" and paid_before:
+            raise AlreadyCompensated(f"order {order.order_number}: line(s) already compensated in case(s) "
+                                     f"{', '.join(map(str, paid_before))}", history)
+        reason = self.limit_reason(session, case, order, parts, per_line)
+        if reason:
+            raise AlreadyCompensated(reason, history)
+
+    def limit_reason(self, session: Session, case: AfterSalesCase, order: Order, parts: list[tuple[str, int]],
+                     per_line: Optional[dict] = None) -> str:
+        """Why granting `parts` on this case would pass the order's or one of its lines' cash limits ("" if
+        not). Call it under the order's row lock (bot.db.settlement.lock_order)."""
+        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
         reason = db_settlement.over_limit(earlier, parts, paid_fen=order.paid_total_fen,
                                           keep_limit_fen=self.keep_cash_limit(order))
         if reason:
-            raise AlreadyCompensated(reason, history)
+            return reason
+        if per_line is None:
+            per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
+        return db_settlement.over_line_limits(per_line, order, db_cases.case_line_ids(session, case.id), parts,
+                                              percent=self.pack.settings.cash_cap.percent)
 
     def keep_cash_limit(self, order: Order) -> int:
         cap = self.pack.settings.cash_cap
@@ -326,8 +343,11 @@ class AfterSalesService:
                 raise CaseNotFound(f"{case_id} has no order")
             return case, queries.find_order_for_buyer(session, inputs.buyer_id, case.order.order_number)
         order = self._order(session, inputs)
-        case, _ = db_cases.open_case(session, inputs.buyer_id, inputs.intent, order=order,
-                                     conversation_id=inputs.conversation_id)
+        try:
+            case, _ = db_cases.open_case(session, inputs.buyer_id, inputs.intent, order=order,
+                                         conversation_id=inputs.conversation_id, item_skus=inputs.item_skus)
+        except ValueError as exc:  # an SKU the order does not have: say so, change nothing
+            raise OrderNotFound(str(exc)) from exc
         return case, order
 
     def real_photos(self, buyer_id: str, refs, conversation_id: Optional[str] = None) -> tuple[str, ...]:
@@ -353,7 +373,9 @@ class AfterSalesService:
 
     def _resolve(self, session: Session, case: Optional[AfterSalesCase], order: Order, inputs: CaseInputs,
                  *, evidence: Optional[list[str]] = None, refusals: Optional[int] = None) -> Assessment:
-        facts = queries.case_facts(order)
+        # the engine prices the case's lines (faulty_items) or, without any, the whole order
+        skus = db_cases.case_skus(session, case) if case is not None else list(inputs.item_skus) or None
+        facts = queries.case_facts(order, item_skus=skus)
         if evidence is None:
             evidence = db_cases.evidence_kinds(session, case) if case is not None else []
         refusals = refusals if refusals is not None else (case.refusals if case is not None else 0)

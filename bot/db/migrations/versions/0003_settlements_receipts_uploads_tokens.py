@@ -1,5 +1,6 @@
 """Settlements (one per case, a unique constraint), message receipts (a re-sent 不行/好的 changes nothing),
-photo uploads (evidence must name a stored upload of this buyer), agent tokens (expiring, revocable).
+photo uploads (evidence must name a stored upload of this buyer), agent tokens (expiring, revocable),
+case lines (the order lines a case is about: cash limits hold per line).
 
 Revision ID: 0003
 Revises: 0002
@@ -35,6 +36,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("case_id", name="uq_settlements_case_id"),
     )
     op.create_index("ix_settlements_order_id", "settlements", ["order_id"], unique=False)
+    op.create_table(
+        "case_lines",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("order_item_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["aftersales_cases.id"],
+                                name="fk_case_lines_case_id_aftersales_cases"),
+        sa.ForeignKeyConstraint(["order_item_id"], ["order_items.id"],
+                                name="fk_case_lines_order_item_id_order_items"),
+        sa.PrimaryKeyConstraint("case_id", "order_item_id", name="pk_case_lines"),
+    )
     op.create_table(
         "message_receipts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -73,5 +84,6 @@ def downgrade() -> None:
     op.drop_index("ix_photo_uploads_buyer_id", table_name="photo_uploads")
     op.drop_table("photo_uploads")
     op.drop_table("message_receipts")
+    op.drop_table("case_lines")
     op.drop_index("ix_settlements_order_id", table_name="settlements")
     op.drop_table("settlements")
