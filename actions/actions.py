@@ -168,7 +168,8 @@ class ActionAcceptOffer(Action):
             return d.no_offer_pending(dispatcher)
         inputs = d.case_inputs(tracker)
         try:
-            acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot")
+            acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot",
+                                                   message_id=d.message_id(tracker))
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except NothingToAccept:
@@ -182,7 +183,7 @@ class ActionAcceptOffer(Action):
             logger.exception("accept failed for case %s", case_id)
             return d.hand_off(dispatcher, tracker, "accept_failed", inputs, case_id)
         granted = d.granted_text(acceptance.parts)
-        if acceptance.already_accepted:
+        if acceptance.already_accepted and not acceptance.resent:  # a re-sent 好的 gets the first reply again
             d.utter(dispatcher, "utter_offer_already_accepted", granted=granted)
         else:
             d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))

@@ -75,6 +75,17 @@ def test_a_resent_refusal_with_the_same_client_id_changes_nothing(db_url):
         assert session.get(AfterSalesCase, case_id).refusals == 1
 
 
+def test_a_resent_acceptance_with_the_same_client_id_gets_the_first_reply(db_url):
+    case_id = offered_case(db_url)
+    resent = tracker(intent="affirm", slots={"case_id": case_id}, metadata={"client_message_id": "ok-3"})
+    _, first = run(ActionAcceptOffer(), resent)
+    _, second = run(ActionAcceptOffer(), resent)
+    _, another = run(ActionAcceptOffer(), tracker(intent="affirm", slots={"case_id": case_id},
+                                                  metadata={"client_message_id": "ok-4"}))
+    assert first == second == ["utter_offer_accepted"]
+    assert another == ["utter_offer_already_accepted"]
+
+
 def test_a_locked_database_gets_the_busy_reply_not_silence(db_url, monkeypatch):
     case_id = offered_case(db_url)
     monkeypatch.setenv("AFTERSALES_SQLITE_BUSY_TIMEOUT_S", "0.2")

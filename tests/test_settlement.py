@@ -12,11 +12,12 @@ import multiprocessing
 import threading
 
 import pytest
+from sqlalchemy import select
 
 from bot.copilot import Copilot, CopilotError
 from bot.db import cases as db_cases
 from bot.db import ledger
-from bot.db.models import AfterSalesCase, Handoff
+from bot.db.models import AfterSalesCase, Handoff, MessageReceipt
 from bot.db.session import dispose_engines, session_scope
 from bot.service import AfterSalesService
 from bot.service.aftersales import AlreadyCompensated, NON_OFFER_KINDS, OrderNotFound
@@ -258,3 +259,21 @@ def test_refunds_per_line_stay_within_what_was_paid_for_it(db_url):
     with pytest.raises(CopilotError, match="退款累计"):  # 40 > 20 paid for the bottle; the order's 120 had room
         copilot.approve(case_id=again.case_id, option_index=0, agent_id="alice", usable=False)
     assert order_cash_fen(db_url, number, kinds=("refund",)) == 2000
+
+
+def test_a_resent_acceptance_has_its_receipt_and_pays_once(db_url):
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url)
+    case_id = service.assess(inputs(buyer, number)).case_id
+    first = service.accept(inputs(buyer, number), case_id, message_id="client:ok-1")
+    resent = service.accept(inputs(buyer, number), case_id, message_id="client:ok-1")
+    later = service.accept(inputs(buyer, number), case_id, message_id="client:ok-2")
+    assert not first.already_accepted and first.created_any
+    assert resent.already_accepted and resent.resent and not resent.created_any
+    assert [p.idempotency_key for p in resent.parts] == [p.idempotency_key for p in first.parts]
+    assert later.already_accepted and not later.resent  # another 好的: "already registered"
+    with session_scope(db_url) as session:
+        receipts = session.execute(select(MessageReceipt.message_id, MessageReceipt.action)
+                                   .where(MessageReceipt.case_id == case_id)).all()
+    assert [tuple(r) for r in receipts] == [("client:ok-1", "accept")]
+    assert order_cash_fen(db_url, number) == 500

@@ -209,6 +209,14 @@ def _fen(amount: Fraction) -> str:
     return fen_to_display(int(amount))
 
 
+def receipt_action(session: Session, case_id: int, message_id: Optional[str]) -> Optional[str]:
+    """What this buyer message already did on the case ("refuse", "accept"), None if nothing (or no id)."""
+    if not message_id:
+        return None
+    return session.execute(select(MessageReceipt.action).where(
+        MessageReceipt.case_id == case_id, MessageReceipt.message_id == str(message_id)[:128])).scalar_one_or_none()
+
+
 def record_message(session: Session, case_id: int, message_id: Optional[str], action: str) -> bool:
     """True the first time this buyer message acts on the case; False for a re-sent one. No id: True
     (nothing to recognise it by)."""

@@ -141,6 +141,9 @@ class Acceptance:
     assessment: Assessment
     parts: tuple[GrantedPart, ...]
     already_accepted: bool
+    # already_accepted because this very buyer message (same message id) settled it: the channel re-sent it,
+    # so the reply should be the first one again, not "already registered"
+    resent: bool = False
 
     @property
     def created_any(self) -> bool:
@@ -209,11 +212,14 @@ class AfterSalesService:
             session.refresh(case)
             return self._resolve_and_store(session, case, order, inputs), True
 
-    def accept(self, inputs: CaseInputs, case_id: int, approved_by: str = "bot") -> Acceptance:
+    def accept(self, inputs: CaseInputs, case_id: int, approved_by: str = "bot",
+               message_id: Optional[str] = None) -> Acceptance:
         """The buyer (or an agent, approved_by="agent:<id>") accepted the current offer: write each part to
         the ledger once. A case already settled (by this offer or another, by the bot or an agent, even at
         the same moment in another process) returns that settlement's grants and writes nothing new.
-        The bot pays nothing on an order another case already paid cash for (AlreadyCompensated)."""
+        The bot pays nothing on an order line another case already paid cash for (AlreadyCompensated).
+        `message_id` (the buyer message's id) gets a receipt with the settlement: the same message re-sent
+        writes nothing and comes back with resent=True."""
         with self._session() as session:
             case, order = self._case(session, inputs, case_id)
             db_settlement.lock_order(session, order.id)  # before any read the decision rests on
@@ -221,7 +227,8 @@ class AfterSalesService:
             assessment = self._resolve(session, case, order, inputs)
             existing = ledger.entries_for_case(session, case.id)
             if db_settlement.get_settlement(session, case.id) is not None or existing:
-                return Acceptance(assessment, self._recorded(existing), already_accepted=True)
+                resent = db_settlement.receipt_action(session, case.id, message_id) == "accept"
+                return Acceptance(assessment, self._recorded(existing), already_accepted=True, resent=resent)
             if not assessment.acceptable:
                 raise NothingToAccept(f"case {case.id}: current step {assessment.offer.kind} cannot be accepted")
             offer = assessment.offer
@@ -231,6 +238,7 @@ class AfterSalesService:
                 approved_by=approved_by, cash_fen=cash_fen(offer))
             if not created:  # only without the lock (another backend): the winner's rows stand
                 return Acceptance(assessment, self._recorded(ledger.entries_for_case(session, case.id)), True)
+            db_settlement.record_message(session, case.id, message_id, "accept")
             parts = tuple(self._grant(session, case, order, assessment, approved_by))
             db_cases.update_case(session, case, status="resolved", last_resolution=assessment.resolution.to_dict(),
                                  summary=handoff_summary(assessment, inputs, reason="accepted"))
