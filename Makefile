@@ -25,8 +25,9 @@ bench: setup      ## benchmarks (figures, not pass/fail); BENCH_TRAIN=warm skips
 	.venv/bin/python bench/bench_copilot.py --model $$(scripts/train_if_stale.sh | tail -n 1)
 	.venv/bin/python bench/bench_train.py $$([ "$${BENCH_TRAIN:-scratch}" = warm ] && echo --warm-only)
 
-property: setup   ## the settlement property over 10,000 generated buyer/agent sequences (CI runs 40)
-	SETTLEMENT_EXAMPLES=$${SETTLEMENT_EXAMPLES:-10000} .venv/bin/python -m pytest -q tests/test_settlement_properties.py
+property: setup   ## the settlement property over 10,000 generated buyer/agent sequences (CI runs 40); fails if fewer ran
+	SETTLEMENT_EXAMPLES=$${SETTLEMENT_EXAMPLES:-10000} .venv/bin/python -m pytest -q --hypothesis-show-statistics \
+		tests/test_settlement_properties.py
 
 clean:
 	rm -rf models/ reports/ .rasa/ var/ logs/
