@@ -167,4 +167,5 @@ def property_db(tmp_path_factory):
     yield url, AfterSalesService(url), Copilot(url)
     dispose_engines()
     if "SETTLEMENT_EXAMPLES" in os.environ:  # `make property`: the full count must really have run
-        assert ran["sequences"] >= EXAMPLES, f"only {ran['sequences']} of {EXAMPLES} sequences ran"
+        assert ran["sequences"] >= EXAMPLES, (f"only {ran['sequences']} of {EXAMPLES} sequences ran (a failing "
+                                              "sequence ends the run early: see the failure above)")
