@@ -30,7 +30,7 @@ from bot.db.models import AfterSalesCase, Handoff, Order
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.money import fen_to_display, yuan_to_fen
 from bot.policy.engine import resolve
-from bot.policy.loader import PolicyPack, load_pack_in_service, rejected_pack_message
+from bot.policy.loader import PolicyPack, load_pack_in_service, pack_rejection, rejected_pack_message
 from bot.policy.resolution import Option, Resolution
 from bot.policy.types import AFTER_SALES_INTENTS
 from bot.scripts import ScriptBook, describe_parts, reply_variables
@@ -95,6 +95,11 @@ class Copilot:
     @property
     def pack(self) -> PolicyPack:
         return self._pack or load_pack_in_service()  # a broken edit: the last good pack stays in service
+
+    def pack_rejected(self) -> str:
+        """The loader's message while the shop's last edit of the rule pack is rejected ("" when the pack on
+        disk is the one in service, or the copilot was given a fixed pack)."""
+        return "" if self._pack else pack_rejection()
 
     # ------------------------------------------------------------------ suggestions
 

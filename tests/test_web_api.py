@@ -431,3 +431,24 @@ def test_the_client_message_id_reaches_rasa_for_idempotent_resends(web):
     status, _ = web.call("POST", "/api/chat/send", {"text": "不行", "client_message_id": "k1-abc"},
                          token=sign_buyer_token("b_demo_1"))
     assert status == 200 and web.rasa.sent[-1][2]["client_message_id"] == "k1-abc"
+
+
+def test_the_conversation_list_carries_the_rejected_pack_banner(web, tmp_path, monkeypatch):
+    """A broken edit of the rule pack: the listing every console polls says so with the loader's message
+    (the console's banner), until the edit is fixed. Not only inside a suggestion."""
+    import shutil
+
+    from bot.settings import PROJECT_ROOT
+    pack_dir = tmp_path / "policy"
+    shutil.copytree(PROJECT_ROOT / "data" / "policy", pack_dir)
+    monkeypatch.setenv("AFTERSALES_POLICY_DIR", str(pack_dir))
+    status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert status == 200 and listing["pack_rejected"] == ""
+    shop = pack_dir / "shop.yml"
+    good = shop.read_text(encoding="utf-8")
+    shop.write_text(good + "\n  broken: [unclosed\n", encoding="utf-8")
+    status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert status == 200 and "shop.yml" in listing["pack_rejected"]
+    shop.write_text(good, encoding="utf-8")
+    _, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert listing["pack_rejected"] == ""

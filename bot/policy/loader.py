@@ -259,3 +259,14 @@ def rejected_pack_message(directory: str | os.PathLike | None = None) -> str:
     root = Path(directory) if directory is not None else policy_dir()
     with _cache_lock:
         return _rejected.get(str(root.resolve()), ((), ""))[1]
+
+
+def pack_rejection(directory: str | os.PathLike | None = None) -> str:
+    """For a banner: why the rule pack on disk is not the one in service ("" when it is). Loads it first
+    (cached per file fingerprint, so a poll costs a few stat calls): a process that has not needed the pack
+    since the shop's edit still notices the rejection."""
+    try:
+        load_pack_in_service(directory)
+    except PolicyPackError as exc:  # broken before any pack loaded: nothing serves
+        return f"没有可用的规则包：{exc}"
+    return rejected_pack_message(directory)

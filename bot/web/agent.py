@@ -56,9 +56,12 @@ async def console_page(request: Request) -> HTTPResponse:
 @agent_bp.get("/api/agent/conversations")
 @require_agent
 async def conversations(request: Request) -> HTTPResponse:
-    """Waiting for an agent first (oldest first), then taken by an agent, then the bot's live ones."""
+    """Waiting for an agent first (oldest first), then taken by an agent, then the bot's live ones; and
+    `pack_rejected`, the console's banner: the rule pack's loader message while the shop's last edit is
+    rejected and the last good pack serves ("" otherwise)."""
     recent = dict(request.app.ctx.recent)
     listing = await in_thread(request, list_conversations, request.app.ctx.db_url, recent)
+    listing["pack_rejected"] = await in_thread(request, request.app.ctx.copilot.pack_rejected)
     return json(listing)
 
 

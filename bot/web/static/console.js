@@ -64,8 +64,16 @@
       renderList("waiting", listing.waiting);
       renderList("taken", listing.taken);
       renderList("live", listing.live);
+      renderPackBanner(listing.pack_rejected);
     } catch (error) { /* keep the last list; retried below */ }
     if (state.token) state.timers.list = setTimeout(refreshList, LIST_MS);
+  }
+
+  // The shop's last rule-pack edit was rejected: every agent sees it, not only inside a suggestion.
+  function renderPackBanner(message) {
+    const banner = $("pack-banner");
+    banner.hidden = !message;
+    banner.textContent = message ? "规则包的最新修改未生效，仍按上一版规则处理：" + message : "";
   }
 
   function renderList(id, rows) {
