@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.copilot import Copilot, CopilotError
 from bot.db import cases as db_cases
 from bot.db import ledger
+from bot.db import settlement as db_settlement
 from bot.db.models import AfterSalesCase, Handoff, MessageReceipt
 from bot.db.session import dispose_engines, session_scope
 from bot.service import AfterSalesService
@@ -206,8 +207,9 @@ def test_a_case_records_its_line_and_the_engine_prices_only_that_line(db_url):
     # the same conversation, another line: another case, not the bottle's
     on_b = service.assess(inputs(buyer, number, "conv-a", item_skus=("GL-B",)))
     assert on_b.case_id != on_a.case_id
-    with pytest.raises(OrderNotFound):
-        service.assess(inputs(buyer, number, "conv-a", item_skus=("NOPE",)))
+    for record in (True, False):
+        with pytest.raises(OrderNotFound, match="NOPE"):
+            service.assess(inputs(buyer, number, "conv-a", item_skus=("NOPE",)), record=record)
 
 
 def test_a_claim_on_another_line_is_paid_but_one_on_a_compensated_line_goes_to_an_agent(db_url):
@@ -277,3 +279,35 @@ def test_a_resent_acceptance_has_its_receipt_and_pays_once(db_url):
                                    .where(MessageReceipt.case_id == case_id)).all()
     assert [tuple(r) for r in receipts] == [("client:ok-1", "accept")]
     assert order_cash_fen(db_url, number) == 500
+
+
+def test_two_agents_racing_on_one_line_pay_within_its_limit(db_url):
+    """Two cases about the bottle line, each approved at half the bottle's price (10 yuan) at the same moment:
+    both meet inside the read of the line's earlier cash (the order's 60 yuan would allow both). The order
+    row lock lets only one through that read before the other committed, so one pays and one is refused."""
+    service = AfterSalesService(db_url)
+    buyer, number = new_bottle_order(db_url, lines=TWO_LINES)
+    cases = [service.assess(inputs(buyer, number, f"conv-{n}", item_skus=("GL-A",))) for n in range(2)]
+    options = [next(i for i, o in enumerate(c.resolution.options) if o.amount_fen == 1000 and o.parts) for c in cases]
+    barrier, results = threading.Barrier(2), []
+    original = db_settlement.line_cash
+
+    def waiting(*args, **kwargs):
+        try:
+            barrier.wait(BARRIER_WAIT_S)
+        except threading.BrokenBarrierError:
+            pass
+        return original(*args, **kwargs)
+    db_settlement.line_cash = waiting
+    try:
+        threads = [threading.Thread(target=_agent_approves, args=(db_url, c.case_id, o, results))
+                   for c, o in zip(cases, options)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        db_settlement.line_cash = original
+    assert sorted(outcome.split(":")[0] for _, outcome in results) == ["paid", "refused"], results
+    assert "GL-A" in next(outcome for _, outcome in results if outcome.startswith("refused"))
+    assert order_cash_fen(db_url, number) == 1000

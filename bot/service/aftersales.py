@@ -383,7 +383,10 @@ class AfterSalesService:
                  *, evidence: Optional[list[str]] = None, refusals: Optional[int] = None) -> Assessment:
         # the engine prices the case's lines (faulty_items) or, without any, the whole order
         skus = db_cases.case_skus(session, case) if case is not None else list(inputs.item_skus) or None
-        facts = queries.case_facts(order, item_skus=skus)
+        try:
+            facts = queries.case_facts(order, item_skus=skus)
+        except ValueError as exc:  # an SKU the order does not have (a read-only assessment): say so
+            raise OrderNotFound(str(exc)) from exc
         if evidence is None:
             evidence = db_cases.evidence_kinds(session, case) if case is not None else []
         refusals = refusals if refusals is not None else (case.refusals if case is not None else 0)
