@@ -2,7 +2,7 @@
 # The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup run test train db eval bench clean
+.PHONY: setup run test train db eval bench clean property
 
 setup:            ## create .venv (Python 3.10) and install the pinned tree
 	scripts/setup.sh
@@ -27,6 +27,10 @@ bench: setup      ## benchmarks (figures, not pass/fail); BENCH_TRAIN=warm skips
 	.venv/bin/python bench/bench_e2e.py --model $$(scripts/train_if_stale.sh | tail -n 1)
 	.venv/bin/python bench/bench_copilot.py --model $$(scripts/train_if_stale.sh | tail -n 1)
 	.venv/bin/python bench/bench_train.py $$([ "$${BENCH_TRAIN:-scratch}" = warm ] && echo --warm-only)
+
+property: setup   ## the settlement property over 10,000 generated buyer/agent sequences (CI runs 40); fails if fewer ran
+	SETTLEMENT_EXAMPLES=$${SETTLEMENT_EXAMPLES:-10000} .venv/bin/python -m pytest -q --hypothesis-show-statistics \
+		tests/test_settlement_properties.py
 
 clean:
 	rm -rf models/ reports/ .rasa/ var/ logs/

@@ -25,9 +25,13 @@ from bot.clarify import clarification_buttons
 from bot.money import fen_to_yuan
 from bot.scripts import reply_variables
 from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
+from bot.service.aftersales import AlreadyCompensated
 from bot.service.aftersales import RETURN_OFFER_KINDS
 
 logger = logging.getLogger(__name__)
+
+# Information steps one 不行 may skip past at most (they were said with the step before).
+MAX_SKIPPED_STEPS = 8
 
 # Slots that belong to one problem; a new problem starts them afresh.
 CASE_SLOTS = ("case_id", "photo", "return_shipping_quote", "price_now", "invoice_title", "invoice_tax_number",
@@ -165,16 +169,22 @@ class ActionAcceptOffer(Action):
             return d.no_offer_pending(dispatcher)
         inputs = d.case_inputs(tracker)
         try:
-            acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot")
+            acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot",
+                                                   message_id=d.message_id(tracker))
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except NothingToAccept:
             return d.no_offer_pending(dispatcher)
+        except AlreadyCompensated as refused:
+            # Another case already paid on this order: no money from the bot, an agent sees the history.
+            logger.warning("case %s not paid by the bot: %s", case_id, refused)
+            d.utter(dispatcher, "utter_order_already_compensated")
+            return d.hand_off(dispatcher, tracker, "order_already_compensated", inputs, case_id, quiet=True)
         except ServiceError:
             logger.exception("accept failed for case %s", case_id)
             return d.hand_off(dispatcher, tracker, "accept_failed", inputs, case_id)
         granted = d.granted_text(acceptance.parts)
-        if acceptance.already_accepted:
+        if acceptance.already_accepted and not acceptance.resent:  # a re-sent 好的 gets the first reply again
             d.utter(dispatcher, "utter_offer_already_accepted", granted=granted)
         else:
             d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))
@@ -202,14 +212,19 @@ class ActionRefuseOffer(Action):
                 current = d.service(tracker).assess(inputs, case_id)
                 if current.acceptable and current.offer.kind in RETURN_OFFER_KINDS:
                     return d.present(dispatcher, tracker, current, inputs)
-            assessment, moved = d.service(tracker).refuse(inputs, case_id)
+            message = d.message_id(tracker)
+            assessment, moved = d.service(tracker).refuse(inputs, case_id, message_id=message)
+            skipped = 1
+            while moved and d.guidance_already_said(assessment, inputs.intent) and skipped < MAX_SKIPPED_STEPS:
+                # 晚必赔 was said with the last step; each skip is its own receipt, so a re-sent 不行 skips nothing
+                skipped += 1
+                assessment, moved = d.service(tracker).refuse(
+                    inputs, case_id, message_id=f"{message}#{skipped}" if message else None)
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except ServiceError:
             logger.exception("refuse failed for case %s", case_id)
             return d.hand_off(dispatcher, tracker, "refuse_failed", inputs, case_id)
-        while moved and d.guidance_already_said(assessment, inputs.intent):
-            assessment, moved = d.service(tracker).refuse(inputs, case_id)  # 晚必赔 was said with the last step
         if not moved:
             d.utter(dispatcher, "utter_last_offer_refused")
             return d.hand_off(dispatcher, tracker, "last_offer_refused", inputs, case_id, quiet=True)
@@ -302,6 +317,12 @@ class ActionDefaultFallback(Action):
         else:
             d.utter(dispatcher, "utter_default")
         return [UserUtteranceReverted()]
+
+
+for _action in (ActionStartCase, ActionAskOrderNumber, ActionHandleProblem, ActionAcceptOffer, ActionRefuseOffer,
+                ActionHandOff, ActionAnswerDigression, ActionRecordInvoice, ActionDefaultFallback,
+                ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidatePriceForm, ValidateQuoteForm):
+    d.guarded(_action)
 
 
 def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:

@@ -143,6 +143,20 @@ def clarified_text(events: list[dict[str, Any]]) -> Optional[str]:
     return previous.get("text") if intent == "nlu_fallback" else None
 
 
+# The widget numbers each message it sends (and re-sends it with the same number after a time-out).
+CLIENT_MESSAGE_ID_KEY = "client_message_id"
+
+
+def message_id(tracker: Tracker) -> Optional[str]:
+    """The id of the buyer message being handled: the client's own (stable across re-sends) when the
+    channel passes one, else Rasa's message id."""
+    latest = tracker.latest_message or {}
+    client = (latest.get("metadata") or {}).get(CLIENT_MESSAGE_ID_KEY)
+    if client:
+        return "client:" + str(client)[:100]
+    return str(latest["message_id"]) if latest.get("message_id") else None
+
+
 def photo_refs(tracker: Tracker) -> tuple[str, ...]:
     """Photo attachment references of the latest message (channel metadata). Text alone is never a photo."""
     attachments = (tracker.latest_message.get("metadata") or {}).get("attachments") or []
@@ -422,6 +436,34 @@ def no_offer_pending(dispatcher: CollectingDispatcher) -> list[EventType]:
     """好的 / 不行 with nothing to accept or refuse: say so and clear the flags the ladder rules watch."""
     utter(dispatcher, "utter_no_offer_pending")
     return no_offer()
+
+
+def guarded(action_class):
+    """Wrap an action class's run(): any error (a locked database, a broken rule pack, a bug) gives the buyer
+    the "system busy, an agent will follow up" reply and a hand-off record where one can be written, instead
+    of the silence of an action server answering 500."""
+    run = action_class.run
+
+    async def run_guarded(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except Exception:  # noqa: BLE001 — the buyer must get an answer whatever failed
+            logger.exception("action %s failed for %s", self.name(), tracker.sender_id)
+            return system_busy(dispatcher, tracker)
+
+    run_guarded.__wrapped__ = run
+    action_class.run = run_guarded
+    return action_class
+
+
+def system_busy(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    utter(dispatcher, "utter_system_busy")
+    events: list[EventType] = [SlotSet("handoff", True), *no_offer(), SlotSet("pending_need", None)]
+    try:
+        service(tracker).hand_off(tracker.sender_id, tracker.sender_id, "system_error")
+    except Exception:  # noqa: BLE001 — the database may be what failed; the reply above still stands
+        logger.exception("hand-off after an action error not recorded")
+    return events
 
 
 def database_down(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

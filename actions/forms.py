@@ -138,7 +138,14 @@ class ValidatePhotoForm(ShopFormValidation):
         if value == "text_only":
             d.utter(dispatcher, "utter_photo_text_only")
             return {"photo": None}
-        return {"photo": str(value)}
+        try:
+            real = d.service(tracker).real_photos(tracker.sender_id, (str(value),), tracker.sender_id)
+        except DatabaseUnavailable:
+            real = ()
+        if not real:  # a reference to nothing this buyer uploaded: dropped, and the form asks again
+            d.utter(dispatcher, "utter_photo_text_only")
+            return {"photo": None}
+        return {"photo": real[0]}
 
 
 class ValidateQuoteForm(ShopFormValidation):

@@ -25,16 +25,17 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from bot.clock import now_cn
 from bot.db import cases as db_cases
 from bot.db import ledger, queries
+from bot.db import settlement as db_settlement
 from bot.db.models import AfterSalesCase, Handoff, Order
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.money import fen_to_display, yuan_to_fen
 from bot.policy.engine import resolve
-from bot.policy.loader import PolicyPack, load_pack
+from bot.policy.loader import PolicyPack, load_pack_in_service, pack_rejection, rejected_pack_message
 from bot.policy.resolution import Option, Resolution
 from bot.policy.types import AFTER_SALES_INTENTS
 from bot.scripts import ScriptBook, describe_parts, reply_variables
 from bot.service import CaseInputs, OrderView, defect_from_text, idempotency_key, usable_from_text
-from bot.service.aftersales import NON_OFFER_KINDS
+from bot.service.aftersales import NON_OFFER_KINDS, AfterSalesService, cash_fen
 from bot.service.casebuild import policy_case
 from bot.service.summary import INTENT_NAMES
 
@@ -81,6 +82,7 @@ class _Loaded:
     case: Optional[AfterSalesCase]
     evidence: list[str]
     refusals: int
+    skus: Optional[list[str]] = None  # the case's order lines (faulty_items); None: the whole order
 
 
 class Copilot:
@@ -92,7 +94,12 @@ class Copilot:
 
     @property
     def pack(self) -> PolicyPack:
-        return self._pack or load_pack()
+        return self._pack or load_pack_in_service()  # a broken edit: the last good pack stays in service
+
+    def pack_rejected(self) -> str:
+        """The loader's message while the shop's last edit of the rule pack is rejected ("" when the pack on
+        disk is the one in service, or the copilot was given a fixed pack)."""
+        return "" if self._pack else pack_rejection()
 
     # ------------------------------------------------------------------ suggestions
 
@@ -125,6 +132,8 @@ class Copilot:
                 "entities": [_entity(e) for e in context.parse.get("entities") or []],
                 "order": None, "case": None, "options": [], "current_step": None, "notes": [], "flags": [],
                 "claims": [], "risks": [], "handoff": handoff,
+                # the console shows it: the shop's last edit of the rule pack was rejected, the old one serves
+                "pack_rejected": "" if self._pack else rejected_pack_message(),
             }
             if claims is None:
                 number = context.order_number or _order_number_entity(context.parse)
@@ -190,9 +199,12 @@ class Copilot:
         if order is None:
             raise CopilotError(f"no order {number}" + (f" for buyer {context.buyer_id}" if context.buyer_id else ""))
         evidence = db_cases.evidence_kinds(session, case) if case is not None else []
-        if context.photo_refs and "photo" not in evidence:
+        real_photos = db_cases.own_uploads(session, order.buyer_id, context.photo_refs,
+                                           case.conversation_id if case is not None else None)
+        if real_photos and "photo" not in evidence:
             evidence.append("photo")
-        return _Loaded(order, case, evidence, case.refusals if case is not None else 0)
+        return _Loaded(order, case, evidence, case.refusals if case is not None else 0,
+                       db_cases.case_skus(session, case))
 
     def _inputs(self, context: ConversationContext, buyer_id: str, problem: str, order_number: str) -> CaseInputs:
         opening = " ".join(context.buyer_messages)
@@ -205,7 +217,8 @@ class Copilot:
 
     @staticmethod
     def _resolve(loaded: _Loaded, inputs: CaseInputs, pack: PolicyPack, prior_claims: int) -> Resolution:
-        case_dict = policy_case(queries.case_facts(loaded.order), inputs, evidence=loaded.evidence,
+        case_dict = policy_case(queries.case_facts(loaded.order, item_skus=loaded.skus), inputs,
+                                evidence=loaded.evidence,
                                 refusals=loaded.refusals, prior_claims=prior_claims,
                                 case_id=loaded.case.id if loaded.case else None)
         return resolve(case_dict, pack)
@@ -266,8 +279,10 @@ class Copilot:
                                           photo_refs=photo_refs, usable=usable, now=now,
                                           return_shipping_quote_fen=return_shipping_quote_fen,
                                           conversation_id=case.conversation_id)
-            loaded = _Loaded(order, case, db_cases.evidence_kinds(session, case), case.refusals)
-            if photo_refs and "photo" not in loaded.evidence:
+            loaded = _Loaded(order, case, db_cases.evidence_kinds(session, case), case.refusals,
+                             db_cases.case_skus(session, case))
+            if db_cases.own_uploads(session, case.buyer_id, photo_refs, case.conversation_id) \
+                    and "photo" not in loaded.evidence:
                 loaded.evidence.append("photo")
             inputs = self._inputs(context, case.buyer_id, case.intent, order.order_number)
             prior = queries.prior_claims(session, case.buyer_id, exclude_case_id=case.id)
@@ -278,7 +293,8 @@ class Copilot:
             if option.kind in NON_OFFER_KINDS or not option.parts:
                 raise CopilotError(f"option {option_index} ({option.kind}) grants nothing")
             keys = [idempotency_key(case.id, option.rule, option_index, kind, n) for kind, n in _occurrences(option)]
-            self._refuse_other_settlement(session, case, keys)
+            self._refuse_other_settlement(session, case, order, option, option_index, keys,
+                                          AfterSalesService(self.db_url, pack=self._pack), f"agent:{agent_id}")
             rows = []
             for part, key in zip(option.parts, keys):
                 entry, created = ledger.grant(
@@ -296,11 +312,28 @@ class Copilot:
                     "created_any": any(row["created"] for row in rows)}
 
     @staticmethod
-    def _refuse_other_settlement(session: Session, case: AfterSalesCase, keys: list[str]) -> None:
+    def _refuse_other_settlement(session: Session, case: AfterSalesCase, order: Order, option: Option,
+                                 option_index: int, keys: list[str], service: "AfterSalesService",
+                                 approved_by: str) -> None:
+        """One settlement per case, and the order's cash limits, decided under the order's row lock (see
+        bot.db.settlement): the loser of a race with the buyer's 好的 is told what was settled, pays nothing.
+        Approving again what is already settled with these keys passes (the grants then find their rows)."""
+        db_settlement.lock_order(session, order.id)
         existing = ledger.entries_for_case(session, case.id)
-        if existing and not {entry.idempotency_key for entry in existing} & set(keys):
-            raise CopilotError(f"case {case.id} was already settled: "
-                               + describe_parts(existing))
+        settled = db_settlement.get_settlement(session, case.id)
+        if settled is not None or existing:
+            if existing and {entry.idempotency_key for entry in existing} >= set(keys):
+                return
+            raise CopilotError(f"already settled: case {case.id} ({describe_parts(existing)})")
+        parts = [(part.kind, part.amount_fen) for part in option.parts if part.amount_fen > 0]
+        reason = service.limit_reason(session, case, order, parts)
+        if reason:
+            raise CopilotError(f"over the order's limit: {reason}")
+        _, created = db_settlement.claim_settlement(
+            session, case_id=case.id, order_id=order.id, rule_id=option.rule, step=option_index,
+            approved_by=approved_by, cash_fen=cash_fen(option))
+        if not created:
+            raise CopilotError(f"already settled: case {case.id}")
 
 
 # ---------------------------------------------------------------------- helpers (pure where possible)

@@ -19,23 +19,31 @@ trap cleanup INT TERM EXIT
 
 .venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" > logs/actions.log 2>&1 &
 pids+=($!)
-.venv/bin/rasa run --model "$model" --enable-api --cors "*" --port "${RASA_PORT:-5005}" \
+# Fail closed (issue 19): outside demo mode the web service needs its secrets; say so before starting anything.
+.venv/bin/python -c 'import sys; from bot.web.auth import check_production_settings as c, InsecureSettings as E
+try: c()
+except E as e: sys.exit(f"run: {e}")'
+# Rasa's HTTP API answers only on this machine and only with the token (the web service has it); buyers come
+# in through the web service, which sets the sender from their signed token. RASA_INTERFACE=0.0.0.0 opens it.
+export AFTERSALES_RASA_TOKEN="${AFTERSALES_RASA_TOKEN:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"
+.venv/bin/rasa run --model "$model" --enable-api --interface "${RASA_INTERFACE:-127.0.0.1}" \
+  --auth-token "$AFTERSALES_RASA_TOKEN" --port "${RASA_PORT:-5005}" \
   --endpoints endpoints.yml --credentials credentials.yml > logs/rasa.log 2>&1 &
 pids+=($!)
-AFTERSALES_RASA_URL="http://localhost:${RASA_PORT:-5005}" .venv/bin/python -m bot.web --port "${WEB_PORT:-8000}" \
+AFTERSALES_RASA_URL="http://127.0.0.1:${RASA_PORT:-5005}" .venv/bin/python -m bot.web --port "${WEB_PORT:-8000}" \
   > logs/web.log 2>&1 &
 pids+=($!)
 
 echo "run: waiting for the servers (logs in logs/)"
 for _ in $(seq 1 120); do
-  if curl -fs "http://localhost:${RASA_PORT:-5005}/status" >/dev/null 2>&1 \
+  if curl -fs "http://127.0.0.1:${RASA_PORT:-5005}/status?token=${AFTERSALES_RASA_TOKEN}" >/dev/null 2>&1 \
      && curl -fs "http://localhost:${ACTIONS_PORT:-5055}/health" >/dev/null 2>&1 \
      && curl -fs "http://localhost:${WEB_PORT:-8000}/api/config" >/dev/null 2>&1; then
     cat <<MSG
 run: ready.
   chat widget:    http://localhost:${WEB_PORT:-8000}/widget   (demo buyer picker; embed: /embed.js, see docs/web.md)
   agent console:  http://localhost:${WEB_PORT:-8000}/console  (demo token: demo-agent-token)
-  REST channel:   curl -s localhost:${RASA_PORT:-5005}/webhooks/rest/webhook -d '{"sender":"b_demo_1","message":"你好"}'
+  REST channel:   (this machine only) curl -s 127.0.0.1:${RASA_PORT:-5005}/webhooks/rest/webhook -d '{"sender":"b_demo_1","message":"你好"}'
   shell:          .venv/bin/rasa shell --model $model   (in another terminal)
   Ctrl-C stops the servers.
 MSG

@@ -37,6 +37,7 @@ from actions.forms import (
 from bot.db.migrate import upgrade
 from bot.clock import parse_time
 from bot.db.models import AfterSalesCase, Handoff, InvoiceRequest, LedgerEntry, Order
+from bot.db.cases import record_upload
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.scripts import ScriptBook
@@ -55,6 +56,7 @@ def db_url(tmp_path, monkeypatch):
     upgrade(url)
     with session_scope(url) as session:
         seed_demo_shop(session)
+        record_upload(session, "upload/abc.jpg", BUYER)  # photo evidence must be a stored upload of the buyer
     dialogue.set_service(AfterSalesService(url))
     yield url
     dialogue.set_service(None)
@@ -283,6 +285,8 @@ def test_cheap_bottle_never_gets_more_than_half_its_price(db_url):
     events, _ = run(ActionHandleProblem(), tracker("b_demo_2", slots=slots))
     case_id = slot_values(events)["case_id"]
     slots.update(case_id=case_id, photo="p.jpg", return_shipping_quote="20.00")
+    with session_scope(db_url) as session:
+        record_upload(session, "p.jpg", "b_demo_2")  # the photo is a stored upload of this buyer
     run(ActionHandleProblem(), tracker("b_demo_2", metadata={"attachments": [{"type": "photo", "ref": "p.jpg"}]},
                                        slots=slots))
     amounts = []

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.clock import now_cn
 from bot.db.migrate import upgrade
 from bot.db.models import LedgerEntry
+from bot.db.cases import record_upload
 from bot.db.seed import seed_demo_shop
 from bot.db.session import dispose_engines, session_scope
 from bot.scripts import VARIABLES, ScriptBook, display_time, reply_variables, template_variables
@@ -74,6 +75,7 @@ def service(tmp_path):
     upgrade(url)
     with session_scope(url) as session:
         seed_demo_shop(session)
+        record_upload(session, "p.jpg", "b_demo_1")  # photo evidence must be a stored upload of the buyer
     yield AfterSalesService(url)
     dispose_engines()
 

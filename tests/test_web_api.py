@@ -419,3 +419,59 @@ def test_an_agent_corrects_an_intent_in_one_click_and_the_export_is_training_dat
     logs = read_labelled_logs(out)
     buyer_text = [e["text"] for e in jar_tracker(LEAKING_PARSE)["events"] if e.get("event") == "user"][-1]
     assert [(m.text, m.intent) for m in logs.messages] == [(buyer_text, "minor_defect")]
+# ---------------------------------------------------------------------- issue 19: caps, tokens, uploads
+
+def test_a_100_kb_message_gets_a_clear_answer_and_reaches_no_one(web):
+    from bot.web.limits import TOO_LONG_REPLY
+    before = len(web.rasa.sent)
+    status, reply = web.call("POST", "/api/chat/send", {"text": "碎" * 100_000}, token=sign_buyer_token("b_demo_1"))
+    assert status == 413 and reply["error"] == TOO_LONG_REPLY
+    status, _ = web.call("POST", "/api/copilot/suggest", {"messages": ["碎" * 100_000], "order_number": BOTTLE_ORDER},
+                         token="demo-agent-token")
+    assert status == 413
+    assert len(web.rasa.sent) == before
+
+
+@pytest.mark.parametrize("token", ["b_demo_1.9999999999.é", "é" * 20, "b_demo_1.9999999999." + "ÿ" * 64])
+def test_a_non_ascii_token_is_401_not_500(web, token):
+    status, _ = web.call("POST", "/api/chat/send", {"text": "你好"}, token=token)
+    assert status == 401
+    status, _ = web.call("GET", "/api/agent/conversations", token=token)
+    assert status == 401
+
+
+def test_an_upload_is_recorded_as_this_buyers_photo(web):
+    from bot.db.cases import own_uploads
+    status, reply = web.call("POST", "/api/chat/upload", raw=PNG, token=sign_buyer_token("b_demo_5"),
+                             content_type="application/octet-stream")
+    assert status == 200
+    with session_scope(web.db_url) as session:
+        assert own_uploads(session, "b_demo_5", [reply["ref"]]) == (reply["ref"],)
+        assert own_uploads(session, "b_demo_6", [reply["ref"]]) == ()  # someone else's photo is not evidence
+
+
+def test_the_client_message_id_reaches_rasa_for_idempotent_resends(web):
+    status, _ = web.call("POST", "/api/chat/send", {"text": "不行", "client_message_id": "k1-abc"},
+                         token=sign_buyer_token("b_demo_1"))
+    assert status == 200 and web.rasa.sent[-1][2]["client_message_id"] == "k1-abc"
+
+
+def test_the_conversation_list_carries_the_rejected_pack_banner(web, tmp_path, monkeypatch):
+    """A broken edit of the rule pack: the listing every console polls says so with the loader's message
+    (the console's banner), until the edit is fixed. Not only inside a suggestion."""
+    import shutil
+
+    from bot.settings import PROJECT_ROOT
+    pack_dir = tmp_path / "policy"
+    shutil.copytree(PROJECT_ROOT / "data" / "policy", pack_dir)
+    monkeypatch.setenv("AFTERSALES_POLICY_DIR", str(pack_dir))
+    status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert status == 200 and listing["pack_rejected"] == ""
+    shop = pack_dir / "shop.yml"
+    good = shop.read_text(encoding="utf-8")
+    shop.write_text(good + "\n  broken: [unclosed\n", encoding="utf-8")
+    status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert status == 200 and "shop.yml" in listing["pack_rejected"]
+    shop.write_text(good, encoding="utf-8")
+    _, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
+    assert listing["pack_rejected"] == ""

@@ -8,6 +8,7 @@ hand-off and invoice expectations, read from the conversation's database.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ import aiohttp
 
 from bot.convtest.checks import BotTurn, Difference, check_expect, check_turn
 from bot.convtest.fixtures import FixtureBuilder, Prepared, outcome
+from bot.db.cases import own_uploads, record_upload
+from bot.db.session import session_scope
 from bot.convtest.loader import LoadedConversation
 from bot.convtest.schema import Turn, resolve_time
 
@@ -73,7 +76,8 @@ class StackClient:
         """The tracker's state; with ``events``, the events since the last restart too."""
         include = "AFTER_RESTART" if events else "NONE"
         url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker?include_events={include}"
-        async with self.session.get(url) as response:
+        token = os.environ.get("AFTERSALES_RASA_TOKEN")  # `make run` protects Rasa's API with it
+        async with self.session.get(url, params={"token": token} if token else None) as response:
             response.raise_for_status()
             return await response.json()
 
@@ -129,8 +133,10 @@ class Runner:
                 result.difference = Difference(number, f"[button] {turn.button}", f"a button containing {turn.button!r}",
                                                f"buttons {previous.button_titles if previous else []}")
                 return
+            metadata = message_metadata(turn, prepared, clock, number)
+            await asyncio.to_thread(record_uploads, turn, prepared, metadata)
             sent = time.perf_counter()
-            replies = await client.say(prepared.sender_id, text, message_metadata(turn, prepared, clock, number))
+            replies = await client.say(prepared.sender_id, text, metadata)
             result.latencies.append(time.perf_counter() - sent)
             previous = BotTurn(replies)
             if turn.intent is not None or turn.slots:
@@ -169,6 +175,19 @@ def press(turn: Turn, previous: Optional[BotTurn]) -> Optional[str]:
             if turn.button in str(button.get("title", "")):
                 return str(button.get("payload", ""))
     return None
+
+
+def record_uploads(turn: Turn, prepared: Prepared, metadata: dict) -> None:
+    """Stand in for the widget's upload: the photos of this turn marked `stored` become this buyer's uploads."""
+    stored = [sent["ref"] for attachment, sent in zip(turn.attachments, metadata.get("attachments") or [])
+              if attachment.stored]
+    if not stored:
+        return
+    with session_scope(prepared.db_url) as session:
+        known = set(own_uploads(session, prepared.sender_id, stored))
+        for ref in stored:
+            if ref not in known:
+                record_upload(session, ref, prepared.sender_id, conversation_id=prepared.sender_id)
 
 
 def message_metadata(turn: Turn, prepared: Prepared, clock: Optional[datetime], number: int) -> dict:

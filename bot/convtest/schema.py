@@ -235,6 +235,9 @@ class PriorClaimFixture(Strict):
 class Attachment(Strict):
     type: str = "photo"
     ref: str = ""
+    # True: the runner records the photo as uploaded by this buyer (what the widget's upload does), so it
+    # counts as evidence; False: a reference to nothing stored, which the bot must drop.
+    stored: bool = True
 
 
 class Turn(Strict):

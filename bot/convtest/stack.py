@@ -71,6 +71,7 @@ class RunningStack:
     actions_url: str  # e.g. http://127.0.0.1:5055
     db_url: str
     startup_s: float = 0.0  # from process start to both servers answering
+    rasa_token: str = ""  # Rasa's --auth-token, when started with one
     processes: list = field(default_factory=list)
     logs: list = field(default_factory=list)
 
@@ -100,7 +101,8 @@ class RunningStack:
 
 
 def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True,
-                timeout_s: float = START_TIMEOUT_S) -> RunningStack:
+                timeout_s: float = START_TIMEOUT_S, auth_token: Optional[str] = None,
+                interface: str = "127.0.0.1") -> RunningStack:
     """Start both servers and wait until they answer (raises StackError with the logs' ends)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -111,13 +113,15 @@ def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = Tr
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bot.sentence_encoder: the encoder's threads must not spin
     if test_mode:
         env["AFTERSALES_TEST_CLOCK"] = "1"
-    stack = RunningStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", db_url)
+    stack = RunningStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", db_url,
+                         rasa_token=auth_token or "")
     stack.logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
     started = time.perf_counter()
     stack.processes = [
         subprocess.Popen([str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
                          cwd=PROJECT_ROOT, env=env, stdout=stack.logs[0], stderr=subprocess.STDOUT),
         subprocess.Popen([str(RASA), "run", "--model", str(model), "--enable-api", "--port", str(rasa_port),
+                          "--interface", interface, *(["--auth-token", auth_token] if auth_token else []),
                           "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")],
                          cwd=PROJECT_ROOT, env=env, stdout=stack.logs[1], stderr=subprocess.STDOUT),
     ]
@@ -133,7 +137,8 @@ def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = Tr
 
 def _wait_until_up(stack: RunningStack, deadline: float) -> None:
     """Rasa's /status answers only once the model is loaded; the action server's /health once it serves."""
-    while not (get_ok(f"{stack.rasa_url}/status") and get_ok(f"{stack.actions_url}/health")):
+    token = f"?token={stack.rasa_token}" if stack.rasa_token else ""
+    while not (get_ok(f"{stack.rasa_url}/status{token}") and get_ok(f"{stack.actions_url}/health")):
         if time.perf_counter() > deadline:
             raise StackError("timed out")
         if any(p.poll() is not None for p in stack.processes):

@@ -12,10 +12,13 @@ from bot.db.models import (
     CASE_STATUSES,
     INVOICE_KINDS,
     AfterSalesCase,
+    CaseLine,
     Evidence,
     Handoff,
     InvoiceRequest,
     Order,
+    OrderItem,
+    PhotoUpload,
 )
 
 ACTIVE_CASE_STATUSES = ("open", "offered", "handed_off")
@@ -29,21 +32,27 @@ class HandoffError(ValueError):
 # --- cases -----------------------------------------------------------------------------------------------
 
 def open_case(session: Session, buyer_id: str, intent: str, *, order: Order | None = None,
-              conversation_id: str | None = None) -> tuple[AfterSalesCase, bool]:
-    """The buyer's active case for this conversation, order and intent, or a new one.
-    Returns (case, created). Re-asking in the same conversation continues the case (and its refusals)."""
-    existing = find_active_case(session, buyer_id, intent, order=order, conversation_id=conversation_id)
+              conversation_id: str | None = None, item_skus=()) -> tuple[AfterSalesCase, bool]:
+    """The buyer's active case for this conversation, order, intent and order lines, or a new one.
+    Returns (case, created). Re-asking in the same conversation continues the case (and its refusals).
+    `item_skus` names the lines the problem is about (none: the whole order); an SKU not in the order raises
+    ValueError. The new case records them (CaseLine), so its cash counts against those lines only."""
+    line_ids = lines_for_skus(order, item_skus) if order is not None else ()
+    existing = find_active_case(session, buyer_id, intent, order=order, conversation_id=conversation_id,
+                                line_ids=line_ids)
     if existing is not None:
         return existing, False
     case = AfterSalesCase(buyer_id=buyer_id, intent=intent, order_id=order.id if order else None,
                           conversation_id=conversation_id, status="open", refusals=0)
     session.add(case)
     session.flush()
+    session.add_all(CaseLine(case_id=case.id, order_item_id=line_id) for line_id in line_ids)
+    session.flush()
     return case, True
 
 
 def find_active_case(session: Session, buyer_id: str, intent: str, *, order: Order | None = None,
-                     conversation_id: str | None = None) -> AfterSalesCase | None:
+                     conversation_id: str | None = None, line_ids=()) -> AfterSalesCase | None:
     query = select(AfterSalesCase).where(
         AfterSalesCase.buyer_id == buyer_id,
         AfterSalesCase.intent == intent,
@@ -51,8 +60,40 @@ def find_active_case(session: Session, buyer_id: str, intent: str, *, order: Ord
         AfterSalesCase.order_id == order.id if order else AfterSalesCase.order_id.is_(None),
         AfterSalesCase.conversation_id == conversation_id if conversation_id
         else AfterSalesCase.conversation_id.is_(None),
-    ).order_by(AfterSalesCase.id.desc()).limit(1)
-    return session.execute(query).scalar_one_or_none()
+    ).order_by(AfterSalesCase.id.desc())
+    wanted = tuple(sorted(line_ids))
+    for case in session.execute(query).scalars():
+        if case_line_ids(session, case.id) == wanted:  # a problem with another line is another case
+            return case
+    return None
+
+
+def lines_for_skus(order: Order, item_skus) -> tuple[int, ...]:
+    """The ids of the order's lines with these SKUs (sorted; () for none = the whole order)."""
+    wanted = list(dict.fromkeys(str(sku) for sku in item_skus or () if sku))
+    if not wanted:
+        return ()
+    unknown = sorted(set(wanted) - {item.sku for item in order.items})
+    if unknown:
+        raise ValueError(f"order {order.order_number} has no item {', '.join(unknown)}")
+    return tuple(sorted(item.id for item in order.items if item.sku in wanted))
+
+
+def case_line_ids(session: Session, case_id: int) -> tuple[int, ...]:
+    """The order lines the case recorded (sorted); () means the whole order."""
+    return tuple(session.execute(select(CaseLine.order_item_id).where(CaseLine.case_id == case_id)
+                                 .order_by(CaseLine.order_item_id)).scalars())
+
+
+def case_skus(session: Session, case: AfterSalesCase | None) -> list[str] | None:
+    """The SKUs of the case's lines, for the engine's faulty_items (None: the whole order is priced)."""
+    if case is None:
+        return None
+    ids = case_line_ids(session, case.id)
+    if not ids:
+        return None
+    skus = session.execute(select(OrderItem.sku).where(OrderItem.id.in_(ids)).order_by(OrderItem.id)).scalars()
+    return list(dict.fromkeys(skus))
 
 
 def update_case(session: Session, case: AfterSalesCase, *, status: str | None = None,
@@ -92,6 +133,29 @@ def evidence_kinds(session: Session, case: AfterSalesCase) -> list[str]:
     """The distinct kinds of evidence given so far (the policy case's `evidence` field), in order."""
     kinds = session.execute(select(Evidence.kind).where(Evidence.case_id == case.id).order_by(Evidence.id))
     return list(dict.fromkeys(kinds.scalars()))
+
+
+def record_upload(session: Session, reference: str, buyer_id: str, *, conversation_id: str | None = None,
+                  size_bytes: int = 0) -> PhotoUpload:
+    """The web service stored a photo for this buyer: from now on the reference can be evidence."""
+    upload = PhotoUpload(reference=reference, buyer_id=buyer_id, conversation_id=conversation_id,
+                         size_bytes=size_bytes)
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def own_uploads(session: Session, buyer_id: str, references, conversation_id: str | None = None) -> tuple[str, ...]:
+    """The references (in their order) that name a photo this buyer uploaded, in this conversation when the
+    upload recorded one. Anything else (made up, someone else's, never stored) is dropped."""
+    wanted = [str(ref) for ref in dict.fromkeys(references) if ref]
+    if not wanted or not buyer_id:
+        return ()
+    rows = session.execute(select(PhotoUpload.reference, PhotoUpload.conversation_id).where(
+        PhotoUpload.reference.in_(wanted), PhotoUpload.buyer_id == buyer_id)).all()
+    allowed = {ref for ref, conversation in rows
+               if conversation is None or conversation_id is None or conversation == conversation_id}
+    return tuple(ref for ref in wanted if ref in allowed)
 
 
 # --- invoices --------------------------------------------------------------------------------------------

@@ -313,3 +313,74 @@ class IntentCorrection(Base):
     corrected_intent = Column(String(64), nullable=False)
     agent_id = Column(String(64), nullable=False)
     created_at = _created_at()
+
+
+class CaseLine(Base):
+    """An order line a case is about (the policy engine's `faulty_items`). A case without lines is about the
+    whole order. The per-line cash limits (bot.db.settlement.over_line_limits) read these."""
+
+    __tablename__ = "case_lines"
+
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id"), primary_key=True)
+    order_item_id = Column(Integer, ForeignKey("order_items.id"), primary_key=True)
+
+
+class Settlement(Base):
+    """The one settlement of a case: the row that decides, in the database, who settled it.
+
+    `case_id` is unique, so of a buyer's 好的 and an agent's approval arriving together exactly one insert
+    wins; the other reads this row and pays nothing. Inserted in the same transaction as the ledger rows,
+    after the order's row lock (bot.db.settlement.lock_order), which also serialises the per-order cash total.
+    """
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("case_id"),)
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id"), nullable=False)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    rule_id = Column(String(64), nullable=False)
+    step = Column(Integer, nullable=False)
+    approved_by = Column(String(80), nullable=False)
+    cash_fen = Column(Integer, nullable=False, default=0)  # money paid out by this settlement (all cash kinds)
+    created_at = _created_at()
+
+
+class MessageReceipt(Base):
+    """A buyer message already acted on (a 不行 moved the ladder, a 好的 was accepted): re-sending the same
+    message id (the widget after a time-out, a channel retry) finds its receipt and changes nothing."""
+
+    __tablename__ = "message_receipts"
+    __table_args__ = (UniqueConstraint("case_id", "message_id", name="uq_message_receipts_case_message"),)
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id"), nullable=False)
+    message_id = Column(String(128), nullable=False)
+    action = Column(String(16), nullable=False)  # refuse, accept
+    created_at = _created_at()
+
+
+class PhotoUpload(Base):
+    """A photo stored by the web service, and whose it is: only such a reference counts as evidence."""
+
+    __tablename__ = "photo_uploads"
+
+    reference = Column(String(200), primary_key=True)  # "upload/<name>"
+    buyer_id = Column(String(64), nullable=False, index=True)
+    conversation_id = Column(String(128))
+    size_bytes = Column(Integer, nullable=False, default=0)
+    created_at = _created_at()
+
+
+class AgentToken(Base):
+    """An agent token issued by `python -m bot.web agent-token issue` (only its SHA-256 is stored); it
+    expires, and `... revoke` ends it at once. A revoked hash also blocks the same token from the
+    AFTERSALES_AGENT_TOKENS setting."""
+
+    __tablename__ = "agent_tokens"
+
+    token_sha256 = Column(String(64), primary_key=True)
+    agent_id = Column(String(64), nullable=False)
+    expires_at = Column(AwareDateTime(), nullable=False)
+    revoked_at = Column(AwareDateTime())
+    created_at = _created_at()

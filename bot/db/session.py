@@ -5,6 +5,7 @@ Callers that must keep talking when the database is down (the actions, the web s
 """
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,13 +19,19 @@ from sqlalchemy.pool import QueuePool
 
 from bot.settings import database_url
 
-# How long a SQLite writer waits for another writer's lock before giving up (seconds).
+# How long a SQLite writer waits for another writer's lock before giving up (seconds);
+# AFTERSALES_SQLITE_BUSY_TIMEOUT_S overrides it.
 SQLITE_BUSY_TIMEOUT_S = 30
 PG_CONNECT_TIMEOUT_S = 5
 
 
 class DatabaseUnavailable(RuntimeError):
     """The order database cannot be reached (server down, wrong URL, unreadable file)."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """The database is there but would not let this transaction through in time (SQLite "database is
+    locked" past busy_timeout, a PostgreSQL deadlock or lock timeout). Callers answer it like an outage."""
 
 
 def describe_url(url: str) -> str:
@@ -48,7 +55,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     backend = make_url(url).get_backend_name()
     options: dict = {"future": True}
     if backend == "sqlite":
-        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        timeout = float(os.environ.get("AFTERSALES_SQLITE_BUSY_TIMEOUT_S") or SQLITE_BUSY_TIMEOUT_S)
+        options["connect_args"] = {"timeout": timeout, "check_same_thread": False}
         if sqlite_file(url) is not None:
             # SQLAlchemy 1.4 gives a SQLite file NullPool: every session opened and configured (PRAGMAs) a
             # new connection, 1-2 ms of each action and copilot call. A pool reuses them; WAL lets pooled
@@ -122,6 +130,9 @@ def session_scope(engine_or_url: Engine | str | None = None) -> Iterator[Session
         session.rollback()
         if _is_connection_failure(exc):
             raise unavailable(session.get_bind(), exc) from exc
+        if _is_busy(exc):
+            raise DatabaseBusy(f"database busy at {describe_url(str(session.get_bind().url))}: "
+                               f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from exc
         raise
     except BaseException:
         session.rollback()
@@ -139,6 +150,12 @@ def _is_connection_failure(exc: Exception) -> bool:
                "could not translate host", "timeout expired", "connection to server", "terminating connection",
                "no such host", "password authentication failed", "does not exist")
     return any(marker in message for marker in markers)
+
+
+def _is_busy(exc: Exception) -> bool:
+    message = str(getattr(exc, "orig", exc)).lower()
+    return any(marker in message for marker in ("database is locked", "database table is locked", "deadlock detected",
+                                                  "lock timeout", "could not obtain lock"))
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -6,6 +6,7 @@ shop that edits its table is picked up on the next call without a restart.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 
 from bot.policy.errors import PolicyPackError, format_pydantic_errors
 from bot.policy.schema import FAMILIES, MULTI_FAMILIES, REQUIRED_FAMILIES, RuleBase, ShopSettings
+
+logger = logging.getLogger(__name__)
 from bot.settings import policy_dir
 
 # Not "rules": Rasa reads every YAML file under data/ whose lines start with "rules:" as dialogue rules.
@@ -214,3 +217,56 @@ def load_pack(directory: str | os.PathLike | None = None, *, use_cache: bool = T
         with _cache_lock:
             _cache[key] = (fingerprint, pack)
     return pack
+
+
+# ---------------------------------------------------------------------- serving: keep the last good pack
+
+_last_good: Dict[str, PolicyPack] = {}
+_rejected: Dict[str, Tuple[tuple, str]] = {}  # root -> (fingerprint of the rejected files, loader's message)
+
+
+def load_pack_in_service(directory: str | os.PathLike | None = None) -> PolicyPack:
+    """What a running service uses: the pack as it is on disk, or, when the shop's edit broke it, the last pack
+    that loaded (the bot keeps answering by the old table). The rejection is logged once per edit and kept for
+    the console (`rejected_pack_message`). Without any good pack yet the PolicyPackError propagates."""
+    root = Path(directory) if directory is not None else policy_dir()
+    key = str(root.resolve())
+    try:
+        pack = load_pack(root)
+    except PolicyPackError as exc:
+        with _cache_lock:
+            good = _last_good.get(key)
+            try:
+                fingerprint = _fingerprint(_pack_files(root))
+            except PolicyPackError:
+                fingerprint = ()
+            first_time = _rejected.get(key, ((), ""))[0] != fingerprint
+            _rejected[key] = (fingerprint, str(exc))
+        if first_time:
+            logger.error("rule pack in %s rejected, %s: %s", display_path(root),
+                         "still serving the last good pack" if good else "no good pack to fall back on", exc)
+        if good is None:
+            raise
+        return good
+    with _cache_lock:
+        _last_good[key] = pack
+        _rejected.pop(key, None)
+    return pack
+
+
+def rejected_pack_message(directory: str | os.PathLike | None = None) -> str:
+    """The loader's message for an edit that was rejected and is still on disk ("" when the pack is fine)."""
+    root = Path(directory) if directory is not None else policy_dir()
+    with _cache_lock:
+        return _rejected.get(str(root.resolve()), ((), ""))[1]
+
+
+def pack_rejection(directory: str | os.PathLike | None = None) -> str:
+    """For a banner: why the rule pack on disk is not the one in service ("" when it is). Loads it first
+    (cached per file fingerprint, so a poll costs a few stat calls): a process that has not needed the pack
+    since the shop's edit still notices the rejection."""
+    try:
+        load_pack_in_service(directory)
+    except PolicyPackError as exc:  # broken before any pack loaded: nothing serves
+        return f"没有可用的规则包：{exc}"
+    return rejected_pack_message(directory)

@@ -16,21 +16,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import now_cn
 from bot.db import cases as db_cases
 from bot.db import ledger, queries
-from bot.db.models import AfterSalesCase, Evidence, Order
+from bot.db import settlement as db_settlement
+from bot.db.models import AfterSalesCase, Evidence, Order, PhotoUpload
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.policy.engine import resolve
-from bot.policy.loader import PolicyPack, load_pack
+from bot.policy.loader import PolicyPack, load_pack_in_service, rejected_pack_message
 from bot.policy.resolution import Option, Resolution
 from bot.service.casebuild import CaseInputs, policy_case
 from bot.service.summary import handoff_summary
 
 __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "OrderView", "CaseInputs",
-           "OrderNotFound", "CaseNotFound", "NothingToAccept", "DatabaseUnavailable", "ServiceError"]
+           "OrderNotFound", "CaseNotFound", "NothingToAccept", "AlreadyCompensated", "DatabaseUnavailable",
+           "ServiceError"]
 
 # Offer kinds that are questions or hand-offs, not something a buyer can accept.
 NON_OFFER_KINDS = ("request_info", "handoff", "ask_return_quote", "ask_problem")
@@ -57,6 +60,15 @@ class CaseNotFound(ServiceError):
 
 class NothingToAccept(ServiceError):
     """The current step is a question, information or a hand-off: there is nothing to grant."""
+
+
+class AlreadyCompensated(ServiceError):
+    """The order already got money from another case (or this grant would pass the order's limit): the bot
+    pays nothing more on it; an agent decides, with the history (`history`, one line per earlier case)."""
+
+    def __init__(self, message: str, history: str = ""):
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,9 @@ class Acceptance:
     assessment: Assessment
     parts: tuple[GrantedPart, ...]
     already_accepted: bool
+    # already_accepted because this very buyer message (same message id) settled it: the channel re-sent it,
+    # so the reply should be the first one again, not "already registered"
+    resent: bool = False
 
     @property
     def created_any(self) -> bool:
@@ -150,7 +165,7 @@ class AfterSalesService:
     @property
     def pack(self) -> PolicyPack:
         # load_pack caches per file fingerprint, so an edited table is picked up without a restart
-        return self._pack or load_pack()
+        return self._pack or load_pack_in_service()  # a broken edit: the last good pack stays in service
 
     def _session(self):
         return session_scope(self.db_url)
@@ -179,33 +194,95 @@ class AfterSalesService:
             self._record_photos(session, case, inputs.photo_refs)
             return self._resolve_and_store(session, case, order, inputs)
 
-    def refuse(self, inputs: CaseInputs, case_id: int) -> tuple[Assessment, bool]:
+    def refuse(self, inputs: CaseInputs, case_id: int, message_id: Optional[str] = None) -> tuple[Assessment, bool]:
         """The buyer said 不行 to the current offer. Moves one step up the ladder and returns
-        (assessment, moved). At the last step nothing moves (moved=False): the caller hands off."""
+        (assessment, moved). At the last step nothing moves (moved=False): the caller hands off.
+        `message_id` (the buyer message's id): a re-sent message that already moved the ladder moves nothing
+        and returns the step it led to, with moved=True, so the reply is the same as the first time."""
         with self._session() as session:
             case, order = self._case(session, inputs, case_id)
             current = self._resolve(session, case, order, inputs)
             if current.resolution.last_step or not current.resolution.options:
                 return current, False
-            db_cases.update_case(session, case, add_refusal=True)
+            if not db_settlement.record_message(session, case.id, message_id, "refuse"):
+                return current, True
+            session.execute(update(AfterSalesCase).where(AfterSalesCase.id == case.id)
+                            .values(refusals=AfterSalesCase.refusals + 1, updated_at=now_cn())
+                            .execution_options(synchronize_session=False))
+            session.refresh(case)
             return self._resolve_and_store(session, case, order, inputs), True
 
-    def accept(self, inputs: CaseInputs, case_id: int, approved_by: str = "bot") -> Acceptance:
+    def accept(self, inputs: CaseInputs, case_id: int, approved_by: str = "bot",
+               message_id: Optional[str] = None) -> Acceptance:
         """The buyer (or an agent, approved_by="agent:<id>") accepted the current offer: write each part to
-        the ledger once. A case already accepted returns its grants and writes nothing new."""
+        the ledger once. A case already settled (by this offer or another, by the bot or an agent, even at
+        the same moment in another process) returns that settlement's grants and writes nothing new.
+        The bot pays nothing on an order line another case already paid cash for (AlreadyCompensated).
+        `message_id` (the buyer message's id) gets a receipt with the settlement: the same message re-sent
+        writes nothing and comes back with resent=True."""
         with self._session() as session:
             case, order = self._case(session, inputs, case_id)
-            existing = ledger.entries_for_case(session, case.id)
+            db_settlement.lock_order(session, order.id)  # before any read the decision rests on
+            session.refresh(case)
             assessment = self._resolve(session, case, order, inputs)
-            if case.status == "resolved" and existing:
-                parts = tuple(GrantedPart(e.kind, e.amount_fen, e.state, e.idempotency_key, False) for e in existing)
-                return Acceptance(assessment, parts, already_accepted=True)
+            existing = ledger.entries_for_case(session, case.id)
+            if db_settlement.get_settlement(session, case.id) is not None or existing:
+                resent = db_settlement.receipt_action(session, case.id, message_id) == "accept"
+                return Acceptance(assessment, self._recorded(existing), already_accepted=True, resent=resent)
             if not assessment.acceptable:
                 raise NothingToAccept(f"case {case.id}: current step {assessment.offer.kind} cannot be accepted")
+            offer = assessment.offer
+            self._check_order_limits(session, case, order, offer, approved_by)
+            _, created = db_settlement.claim_settlement(
+                session, case_id=case.id, order_id=order.id, rule_id=offer.rule, step=assessment.resolution.step,
+                approved_by=approved_by, cash_fen=cash_fen(offer))
+            if not created:  # only without the lock (another backend): the winner's rows stand
+                return Acceptance(assessment, self._recorded(ledger.entries_for_case(session, case.id)), True)
+            db_settlement.record_message(session, case.id, message_id, "accept")
             parts = tuple(self._grant(session, case, order, assessment, approved_by))
             db_cases.update_case(session, case, status="resolved", last_resolution=assessment.resolution.to_dict(),
                                  summary=handoff_summary(assessment, inputs, reason="accepted"))
             return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False)
+
+    @staticmethod
+    def _recorded(entries) -> tuple[GrantedPart, ...]:
+        return tuple(GrantedPart(e.kind, e.amount_fen, e.state, e.idempotency_key, False) for e in entries)
+
+    def _check_order_limits(self, session: Session, case: AfterSalesCase, order: Order, offer: Option,
+                            approved_by: str) -> None:
+        """Under the order's row lock: the bot pays nothing on a line another case already paid cash on (an
+        agent decides, with the history); nobody passes the order's or a line's limit."""
+        parts = [(part.kind, part.amount_fen) for part in offer.parts if part.amount_fen > 0]
+        if not any(kind in db_settlement.CASH_KINDS for kind, _ in parts):
+            return
+        lines = db_cases.case_line_ids(session, case.id)
+        per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
+        history = order_history(session, order, exclude_case_id=case.id)
+        paid_before = db_settlement.cases_paid_on(per_line, lines)
+        if approved_by == "bot" and paid_before:
+            raise AlreadyCompensated(f"order {order.order_number}: line(s) already compensated in case(s) "
+                                     f"{', '.join(map(str, paid_before))}", history)
+        reason = self.limit_reason(session, case, order, parts, per_line)
+        if reason:
+            raise AlreadyCompensated(reason, history)
+
+    def limit_reason(self, session: Session, case: AfterSalesCase, order: Order, parts: list[tuple[str, int]],
+                     per_line: Optional[dict] = None) -> str:
+        """Why granting `parts` on this case would pass the order's or one of its lines' cash limits ("" if
+        not). Call it under the order's row lock (bot.db.settlement.lock_order)."""
+        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
+        reason = db_settlement.over_limit(earlier, parts, paid_fen=order.paid_total_fen,
+                                          keep_limit_fen=self.keep_cash_limit(order))
+        if reason:
+            return reason
+        if per_line is None:
+            per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
+        return db_settlement.over_line_limits(per_line, order, db_cases.case_line_ids(session, case.id), parts,
+                                              percent=self.pack.settings.cash_cap.percent)
+
+    def keep_cash_limit(self, order: Order) -> int:
+        cap = self.pack.settings.cash_cap
+        return db_settlement.keep_cash_limit_fen(order.paid_total_fen, cap.percent, cap.round_down_to)
 
     def is_ladder_offer(self, assessment: Assessment) -> bool:
         """True while a concrete step of a ladder (LADDER_FAMILIES) is on the table (not a question, not
@@ -227,6 +304,9 @@ class AfterSalesService:
             if case is not None and inputs is not None and case.order is not None:
                 assessment = self._resolve(session, case, case.order, inputs)
                 summary = handoff_summary(assessment, inputs, reason=reason)
+                history = order_history(session, case.order, exclude_case_id=case.id)
+                if history:
+                    summary += f"；该订单此前已赔付：{history}"
                 db_cases.update_case(session, case, summary=summary)
             elif inputs is not None and inputs.order_number:
                 summary += f"；订单：{inputs.order_number}；问题：{inputs.intent}"
@@ -271,21 +351,42 @@ class AfterSalesService:
                 raise CaseNotFound(f"{case_id} has no order")
             return case, queries.find_order_for_buyer(session, inputs.buyer_id, case.order.order_number)
         order = self._order(session, inputs)
-        case, _ = db_cases.open_case(session, inputs.buyer_id, inputs.intent, order=order,
-                                     conversation_id=inputs.conversation_id)
+        try:
+            case, _ = db_cases.open_case(session, inputs.buyer_id, inputs.intent, order=order,
+                                         conversation_id=inputs.conversation_id, item_skus=inputs.item_skus)
+        except ValueError as exc:  # an SKU the order does not have: say so, change nothing
+            raise OrderNotFound(str(exc)) from exc
         return case, order
 
+    def real_photos(self, buyer_id: str, refs, conversation_id: Optional[str] = None) -> tuple[str, ...]:
+        """The references that name a photo this buyer uploaded (bot.db.cases.own_uploads)."""
+        with self._session() as session:
+            return db_cases.own_uploads(session, buyer_id, refs, conversation_id)
+
+    def record_upload(self, reference: str, buyer_id: str, *, conversation_id: Optional[str] = None,
+                      size_bytes: int = 0) -> None:
+        with self._session() as session:
+            db_cases.record_upload(session, reference, buyer_id, conversation_id=conversation_id,
+                                   size_bytes=size_bytes)
+
     def _record_photos(self, session: Session, case: AfterSalesCase, refs: tuple[str, ...]) -> None:
+        """Only a stored upload of this buyer (in this conversation) is photo evidence; other references
+        are dropped, so the rules that need a clear photo keep asking for one."""
         known = set(session.execute(select(Evidence.reference).where(Evidence.case_id == case.id,
                                                                      Evidence.kind == "photo")).scalars())
-        for ref in refs:
+        for ref in db_cases.own_uploads(session, case.buyer_id, refs, case.conversation_id):
             if ref and ref not in known:
                 db_cases.add_evidence(session, case, "photo", ref)
                 known.add(ref)
 
     def _resolve(self, session: Session, case: Optional[AfterSalesCase], order: Order, inputs: CaseInputs,
                  *, evidence: Optional[list[str]] = None, refusals: Optional[int] = None) -> Assessment:
-        facts = queries.case_facts(order)
+        # the engine prices the case's lines (faulty_items) or, without any, the whole order
+        skus = db_cases.case_skus(session, case) if case is not None else list(inputs.item_skus) or None
+        try:
+            facts = queries.case_facts(order, item_skus=skus)
+        except ValueError as exc:  # an SKU the order does not have (a read-only assessment): say so
+            raise OrderNotFound(str(exc)) from exc
         if evidence is None:
             evidence = db_cases.evidence_kinds(session, case) if case is not None else []
         refusals = refusals if refusals is not None else (case.refusals if case is not None else 0)
@@ -326,6 +427,19 @@ def idempotency_key(case_id: int, rule: str, step: int, kind: str, occurrence: i
     """case:12:A1:step0:compensation — the same acceptance always maps to the same keys."""
     key = f"case:{case_id}:{rule}:step{step}:{kind}"
     return key if occurrence == 1 else f"{key}:{occurrence}"
+
+
+def cash_fen(option: Option) -> int:
+    return sum(part.amount_fen for part in option.parts if part.kind in db_settlement.CASH_KINDS)
+
+
+def order_history(session: Session, order: Order, exclude_case_id: Optional[int] = None) -> str:
+    """The order's standing grants from other cases, one clause each, for the agent's summary."""
+    lines = []
+    for entry in queries.claim_history(session, order.buyer_id, exclude_case_id=exclude_case_id):
+        if entry["order_number"] == order.order_number:
+            lines.append(f"案件{entry['case_id']}：{entry['kind']} {entry['amount']}元（{entry['rule']}，{entry['state']}）")
+    return "；".join(lines)
 
 
 def summarize_options(assessment: Assessment) -> list[dict[str, Any]]:

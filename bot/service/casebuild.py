@@ -51,6 +51,9 @@ class CaseInputs:
     reason: Optional[str] = None
     price_now_fen: Optional[int] = None
     problem: Optional[str] = None
+    # The order lines (SKUs) the problem is about, when the buyer or agent named them; () = the whole order.
+    # A new case records them; an existing case keeps the lines it was opened with.
+    item_skus: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
 

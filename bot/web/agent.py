@@ -26,6 +26,7 @@ from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.intents import ALL_INTENTS
 from bot.service.summary import INTENT_NAMES
+from bot.web.limits import MAX_TEXT_CHARS
 from bot.web import transcript
 from bot.web.auth import require_agent
 from bot.web.rasa_client import RasaUnavailable
@@ -33,6 +34,9 @@ from bot.web.rasa_client import RasaUnavailable
 MAX_DRAFT_CHARS = 2000
 LIVE_WINDOW = timedelta(hours=24)
 agent_bp = Blueprint("agent")
+
+# Raw-message suggestions: what one call may ask the parser to read.
+MAX_RAW_MESSAGES = 50
 
 
 async def in_thread(request: Request, function, *args):
@@ -54,9 +58,12 @@ async def console_page(request: Request) -> HTTPResponse:
 @agent_bp.get("/api/agent/conversations")
 @require_agent
 async def conversations(request: Request) -> HTTPResponse:
-    """Waiting for an agent first (oldest first), then taken by an agent, then the bot's live ones."""
+    """Waiting for an agent first (oldest first), then taken by an agent, then the bot's live ones; and
+    `pack_rejected`, the console's banner: the rule pack's loader message while the shop's last edit is
+    rejected and the last good pack serves ("" otherwise)."""
     recent = dict(request.app.ctx.recent)
     listing = await in_thread(request, list_conversations, request.app.ctx.db_url, recent)
+    listing["pack_rejected"] = await in_thread(request, request.app.ctx.copilot.pack_rejected)
     return json(listing)
 
 
@@ -163,6 +170,8 @@ async def suggest_for_messages(request: Request) -> HTTPResponse:
     started, stages = time.perf_counter(), Stages()
     body = request.json or {}
     texts = tuple(str(m) for m in body.get("messages") or [] if str(m).strip())
+    if len(texts) > MAX_RAW_MESSAGES or any(len(text) > MAX_TEXT_CHARS for text in texts):
+        return _error(f"messages: at most {MAX_RAW_MESSAGES}, each at most {MAX_TEXT_CHARS} characters", 413)
     if not texts:
         return _error("messages: a non-empty list of the buyer's messages", 400)
     unique = list(dict.fromkeys(texts))

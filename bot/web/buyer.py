@@ -14,13 +14,14 @@ from sanic.response import HTTPResponse, file, json, redirect, text
 from sqlalchemy import select
 
 from bot.db.models import Buyer
-from bot.db.session import session_scope
+from bot.db.cases import record_upload
+from bot.db.session import DatabaseUnavailable, session_scope
 from bot.web import transcript
 from bot.web.auth import demo_mode, require_buyer, sign_buyer_token
+from bot.web.limits import MAX_TEXT_CHARS, TOO_LONG_REPLY
 from bot.web.rasa_client import RasaUnavailable
 from bot.web.uploads import CONTENT_TYPES, UploadRejected, store_photo, stored_photo
 
-MAX_TEXT_CHARS = 1000
 buyer_bp = Blueprint("buyer")
 
 
@@ -93,7 +94,9 @@ async def history(request: Request) -> HTTPResponse:
 async def send(request: Request) -> HTTPResponse:
     buyer = request.ctx.buyer_id
     body = request.json or {}
-    message = str(body.get("text") or "").strip()[:MAX_TEXT_CHARS]
+    message = str(body.get("text") or "").strip()
+    if len(message) > MAX_TEXT_CHARS:  # said, not silently cut: the buyer's point may be past the cut
+        return json({"error": TOO_LONG_REPLY}, status=413)
     metadata = _metadata(body)
     if not message and not metadata.get("attachments"):
         return json({"error": "empty message"}, status=400)
@@ -114,6 +117,9 @@ def _metadata(body: dict) -> dict[str, Any]:
         metadata["attachments"] = photos
     if body.get("display"):
         metadata["display"] = str(body["display"])[:200]
+    client_id = str(body.get("client_message_id") or "")
+    if client_id and len(client_id) <= 64 and client_id.isascii():
+        metadata["client_message_id"] = client_id  # the same on a re-send: a repeated 不行 acts once
     return metadata
 
 
@@ -122,10 +128,20 @@ def _metadata(body: dict) -> dict[str, Any]:
 async def upload(request: Request) -> HTTPResponse:
     photo = request.files.get("photo")
     body = photo.body if photo is not None else request.body
+    buyer = request.ctx.buyer_id
+
+    def store_and_record() -> str:
+        ref = store_photo(body, request.app.ctx.upload_dir)
+        # whose photo it is: only a recorded upload of this buyer counts as evidence (bot.db.cases.own_uploads)
+        with session_scope(request.app.ctx.db_url) as session:
+            record_upload(session, ref, buyer, conversation_id=buyer, size_bytes=len(body))
+        return ref
     try:
-        ref = await asyncio.get_running_loop().run_in_executor(None, store_photo, body, request.app.ctx.upload_dir)
+        ref = await asyncio.get_running_loop().run_in_executor(None, store_and_record)
     except UploadRejected as exc:
         return json({"error": str(exc)}, status=400)
+    except DatabaseUnavailable:
+        return json({"error": "系统繁忙，图片没有保存，请稍后重试"}, status=503)
     return json({"ref": ref, "url": transcript.upload_url(ref)})
 
 

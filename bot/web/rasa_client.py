@@ -16,13 +16,19 @@ class RasaUnavailable(RuntimeError):
     """The Rasa server did not answer (down, restarting, timed out)."""
 
 
+def rasa_token() -> str:
+    """Rasa's --auth-token (scripts/run.sh starts Rasa with one); sent as ?token= on its HTTP API calls."""
+    return os.environ.get("AFTERSALES_RASA_TOKEN", "")
+
+
 def rasa_url() -> str:
     return os.environ.get("AFTERSALES_RASA_URL", "http://localhost:5005").rstrip("/")
 
 
 class RasaClient:
-    def __init__(self, base_url: Optional[str] = None, timeout_s: float = 60.0):
+    def __init__(self, base_url: Optional[str] = None, timeout_s: float = 60.0, token: Optional[str] = None):
         self.base_url = (base_url or rasa_url()).rstrip("/")
+        self.token = rasa_token() if token is None else token
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: Optional[aiohttp.ClientSession] = None
 
@@ -39,7 +45,8 @@ class RasaClient:
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         session = await self._http()
         try:
-            async with session.request(method, self.base_url + path, json=body) as response:
+            params = {"token": self.token} if self.token else None
+            async with session.request(method, self.base_url + path, json=body, params=params) as response:
                 if response.status >= 400:
                     raise RasaUnavailable(f"{method} {path}: HTTP {response.status} {await response.text()}")
                 return await response.json(content_type=None)

@@ -64,8 +64,16 @@
       renderList("waiting", listing.waiting);
       renderList("taken", listing.taken);
       renderList("live", listing.live);
+      renderPackBanner(listing.pack_rejected);
     } catch (error) { /* keep the last list; retried below */ }
     if (state.token) state.timers.list = setTimeout(refreshList, LIST_MS);
+  }
+
+  // The shop's last rule-pack edit was rejected: every agent sees it, not only inside a suggestion.
+  function renderPackBanner(message) {
+    const banner = $("pack-banner");
+    banner.hidden = !message;
+    banner.textContent = message ? "规则包的最新修改未生效，仍按上一版规则处理：" + message : "";
   }
 
   function renderList(id, rows) {
@@ -171,6 +179,9 @@
     panel.appendChild(facts);
     if (s.intent && s.intent.ranking && s.intent.ranking.length) panel.appendChild(renderIntentCorrection(s));
 
+    if (s.pack_rejected) {
+      panel.appendChild(el("p", "risk", "规则包的最新修改未生效（仍按上一版规则处理）：" + s.pack_rejected));
+    }
     if (s.risks.length) {
       const risks = el("div", "risks");
       for (const risk of s.risks) risks.appendChild(el("span", "risk", risk.label + "：" + risk.detail));

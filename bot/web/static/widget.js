@@ -127,7 +127,9 @@
     text = (text || "").trim();
     const attachments = (extra && extra.attachments) || [];
     if (!text && !attachments.length) return;
-    const item = { text: text, attachments: attachments, display: extra && extra.display };
+    // One id per message, kept in the outbox: a re-send after a time-out is recognised and acts once.
+    const item = { text: text, attachments: attachments, display: extra && extra.display,
+                   client_message_id: Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10) };
     showPending(item.display || text);
     state.outbox.push(item);
     flushOutbox();
@@ -144,7 +146,7 @@
           await api("/api/chat/send", { method: "POST", json: item });
           state.outbox.shift();
         } catch (error) {
-          if (error.status === 400) { state.outbox.shift(); banner(error.message); continue; }
+          if (error.status === 400 || error.status === 413) { state.outbox.shift(); banner(error.message); continue; }
           banner("网络断开，消息将在重连后发送…");
           return;
         } finally {
