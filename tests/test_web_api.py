@@ -154,6 +154,39 @@ def test_photo_upload_stores_images_only_and_the_reference_reaches_the_bot(web):
     assert history["messages"][-2]["images"] == ["/uploads/" + reply["ref"].split("/", 1)[1]]
 
 
+def _get_photo(web, url: str, token: Optional[str] = None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(web.base + url, headers=headers), timeout=20) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def test_a_photo_is_served_only_to_the_buyer_who_sent_it_and_to_agents(web):
+    status, reply = web.call("POST", "/api/chat/upload", raw=PNG, token=sign_buyer_token("b_demo_5"),
+                             content_type="application/octet-stream")
+    assert status == 200
+    url = "/uploads/" + reply["ref"].split("/", 1)[1]
+    assert _get_photo(web, url, sign_buyer_token("b_demo_5")) == (200, PNG)
+    assert _get_photo(web, url, DEMO_AGENT_TOKEN) == (200, PNG)
+    # knowing the URL is not enough: no token, another buyer, a forged token, the owner file itself
+    assert _get_photo(web, url)[0] == 404
+    assert _get_photo(web, url, sign_buyer_token("b_demo_6"))[0] == 404
+    assert _get_photo(web, url, sign_buyer_token("b_demo_5")[:-2] + "00")[0] == 404
+    assert _get_photo(web, url + ".owner", DEMO_AGENT_TOKEN)[0] == 404
+    # the same answer as for a photo that does not exist, so a guess learns nothing
+    assert _get_photo(web, "/uploads/" + "0" * 32 + ".png", sign_buyer_token("b_demo_6"))[0] == 404
+
+
+def test_a_photo_without_a_recorded_owner_is_for_agents_only(web):
+    web.uploads.mkdir(parents=True, exist_ok=True)
+    (web.uploads / ("1" * 32 + ".png")).write_bytes(PNG)
+    url = "/uploads/" + "1" * 32 + ".png"
+    assert _get_photo(web, url, DEMO_AGENT_TOKEN) == (200, PNG)
+    assert _get_photo(web, url, sign_buyer_token("b_demo_5"))[0] == 404
+
+
 def test_suggestion_for_raw_messages_has_intent_options_drafts_and_risks(web):
     status, s = web.call("POST", "/api/copilot/suggest", {"messages": ["瓶子碎了，再不处理我就投诉到12315"],
                                                            "order_number": BOTTLE_ORDER}, token=DEMO_AGENT_TOKEN)

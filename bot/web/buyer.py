@@ -16,9 +16,9 @@ from sqlalchemy import select
 from bot.db.models import Buyer
 from bot.db.session import session_scope
 from bot.web import transcript
-from bot.web.auth import demo_mode, require_buyer, sign_buyer_token
+from bot.web.auth import agent_from_request, bearer, demo_mode, require_buyer, sign_buyer_token, verify_buyer_token
 from bot.web.rasa_client import RasaUnavailable
-from bot.web.uploads import CONTENT_TYPES, UploadRejected, store_photo, stored_photo
+from bot.web.uploads import CONTENT_TYPES, UploadRejected, photo_owner, store_photo, stored_photo
 
 MAX_TEXT_CHARS = 1000
 buyer_bp = Blueprint("buyer")
@@ -123,7 +123,8 @@ async def upload(request: Request) -> HTTPResponse:
     photo = request.files.get("photo")
     body = photo.body if photo is not None else request.body
     try:
-        ref = await asyncio.get_running_loop().run_in_executor(None, store_photo, body, request.app.ctx.upload_dir)
+        ref = await asyncio.get_running_loop().run_in_executor(None, store_photo, body, request.app.ctx.upload_dir,
+                                                               request.ctx.buyer_id)
     except UploadRejected as exc:
         return json({"error": str(exc)}, status=400)
     return json({"ref": ref, "url": transcript.upload_url(ref)})
@@ -131,12 +132,21 @@ async def upload(request: Request) -> HTTPResponse:
 
 @buyer_bp.get("/uploads/<name>")
 async def uploaded(request: Request, name: str) -> HTTPResponse:
-    # Names are random 128-bit ids: knowing the URL is the permission (an <img> cannot send a bearer token).
+    """The photo, for the buyer who sent it and for agents (bearer token; the pages fetch it and show a blob).
+    Anyone else gets 404, whether the photo exists or not: a leaked URL is no longer a permission."""
     path = stored_photo(name, request.app.ctx.upload_dir)
-    if path is None:
+    if path is None or not may_see_photo(request, path):
         return text("not found", status=404)
     return await file(path, mime_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-                      headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400"})
+                      headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400",
+                               "Vary": "Authorization"})
+
+
+def may_see_photo(request: Request, path) -> bool:
+    if agent_from_request(request) is not None:
+        return True
+    identity = verify_buyer_token(bearer(request))
+    return identity is not None and identity.buyer_id == photo_owner(path)
 
 
 def _int(value: Any, default: int) -> int:
