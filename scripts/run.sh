@@ -15,7 +15,8 @@ pids=()
 cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
 
-.venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" > logs/actions.log 2>&1 &
+# actions/server.py: rasa_sdk's server with the actions on a thread pool, per-action timings (GET /timings)
+.venv/bin/python -m actions.server --port "${ACTIONS_PORT:-5055}" --workers "${ACTION_WORKERS:-2}" > logs/actions.log 2>&1 &
 pids+=($!)
 .venv/bin/rasa run --model "$model" --enable-api --cors "*" --port "${RASA_PORT:-5005}" \
   --endpoints endpoints.yml --credentials credentials.yml > logs/rasa.log 2>&1 &
