@@ -1,11 +1,14 @@
 # The two commands of the README are `make run` and `make test`; the rest are their parts.
-.PHONY: setup run test train db eval bench clean
+.PHONY: setup run run-scaled test train db eval bench clean
 
 setup:            ## create .venv (Python 3.10) and install the pinned tree
 	scripts/setup.sh
 
 run:              ## set up, seed the demo shop, train if stale, start the servers
 	scripts/run.sh
+
+run-scaled:       ## the scaled stack: HAProxy, 2 Rasa on PostgreSQL + Redis, 2 action servers (docs/scaling.md)
+	scripts/run_scaled.sh
 
 test:             ## set up, train if stale, validate data, run all tests
 	scripts/test.sh

@@ -37,6 +37,7 @@ class FakeRasa:
         self.trackers: dict[str, dict] = {}
         self.sent: list[tuple[str, str, Optional[dict]]] = []
         self.parsed: list[str] = []  # the texts /model/parse was asked for
+        self.silent = False  # answer with no reply (Rasa does when its action servers are down)
         self.parse_result = {"intent": {"name": "damaged", "confidence": 0.91},
                              "intent_ranking": [{"name": "damaged", "confidence": 0.91},
                                                 {"name": "leaking", "confidence": 0.05}], "entities": []}
@@ -49,6 +50,8 @@ class FakeRasa:
         events = self._tracker(sender)["events"]
         events.append({"event": "user", "text": text, "metadata": metadata or {}, "timestamp": time.time(),
                        "parse_data": self.parse_result})
+        if self.silent:
+            return []
         events.append({"event": "bot", "text": "收到", "data": {}, "timestamp": time.time()})
         return [{"recipient_id": sender, "text": "收到"}]
 
@@ -135,6 +138,15 @@ def test_the_sender_id_comes_from_the_signed_token_not_the_body(web):
                          token=sign_buyer_token("b_demo_3"))
     assert status == 200
     assert web.rasa.sent[-1][0] == "b_demo_3"
+
+
+def test_no_reply_from_rasa_tells_the_buyer_to_try_again_rather_than_leaving_them_waiting(web):
+    web.rasa.silent = True
+    try:
+        status, reply = web.call("POST", "/api/chat/send", {"text": "好的"}, token=sign_buyer_token("b_demo_7"))
+    finally:
+        web.rasa.silent = False
+    assert status == 503 and "请稍后再发" in reply["error"]
 
 
 def test_photo_upload_stores_images_only_and_the_reference_reaches_the_bot(web):

@@ -21,6 +21,8 @@ from bot.web.rasa_client import RasaUnavailable
 from bot.web.uploads import CONTENT_TYPES, UploadRejected, photo_owner, store_photo, stored_photo
 
 MAX_TEXT_CHARS = 1000
+UNAVAILABLE_TEXT = "助手暂时连不上，消息没有发出，请稍后重试"
+NO_REPLY_TEXT = "助手这会儿有点忙，刚才的消息没能处理完，请稍后再发一次"
 buyer_bp = Blueprint("buyer")
 
 
@@ -101,7 +103,11 @@ async def send(request: Request) -> HTTPResponse:
     try:
         replies = await request.app.ctx.rasa.send(buyer, message or "照片已发", metadata)
     except RasaUnavailable:
-        return json({"error": "助手暂时连不上，消息没有发出，请稍后重试"}, status=503)
+        return json({"error": UNAVAILABLE_TEXT}, status=503)
+    if not replies:
+        # Rasa answers 200 with no reply when the action servers cannot be reached (it logs the failed action
+        # and goes on): the buyer must not wait in silence for an answer that is not coming.
+        return json({"error": NO_REPLY_TEXT}, status=503)
     return json({"replies": replies})
 
 

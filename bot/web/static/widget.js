@@ -155,7 +155,9 @@
           state.outbox.shift();
         } catch (error) {
           if (error.status === 400) { state.outbox.shift(); banner(error.message); continue; }
-          banner("网络断开，消息将在重连后发送…");
+          // 503: the service says why (the assistant is unreachable or could not finish); the message stays in
+          // the outbox and goes again once the history answers
+          banner(error.status === 503 && error.message ? error.message + "（恢复后自动重发）" : "网络断开，消息将在重连后发送…");
           return;
         } finally {
           typing(false);
