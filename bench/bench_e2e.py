@@ -13,6 +13,8 @@ as K concurrent clients of four messages:
               as e2e, each doing nothing — the third floor (what Rasa's round trips cost)
   e2e         the damaged-bottle conversation: order number -> photo -> 好的 (ledger written) -> 谢谢;
               every turn runs custom actions that read and write the database
+  e2e_before  (--before) the same conversation on a stack as it was before issue 17: `rasa run actions`
+              (actions on the event loop) and the whole domain sent with every action call
   e2e_scaled  (--scaled) the same conversation through HAProxy to two Rasa instances on PostgreSQL + Redis
               (bot/scaled.py), two action servers, the orders in PostgreSQL
 Figures per kind and K: messages/s (messages / wall time), p50/p95/p99 per message, errors (HTTP errors and
@@ -30,6 +32,7 @@ import platform
 import statistics
 import subprocess
 import urllib.request
+import zlib
 import sys
 import tempfile
 import time
@@ -94,11 +97,12 @@ def seed_bench_buyers(db_url: str, count: int, prefix: str) -> list[tuple[str, s
     """(buyer id, order number) pairs: each simulated conversation has its own buyer and bottle."""
     now = now_cn()
     pairs = []
+    series = zlib.crc32(prefix.encode()) % 90 + 10  # each prefix its own shop and order numbers, in one database
     with session_scope(db_url) as session:
-        shop = Shop(code="bench", name="压测店", platform="tmall")
+        shop = Shop(code=f"bench-{prefix}", name="压测店", platform="tmall")
         session.add(shop)
         for n in range(count):
-            buyer_id, number = f"{prefix}{n}", f"77{n:010d}"
+            buyer_id, number = f"{prefix}{n}", f"7{series}{n:09d}"
             session.add(Buyer(id=buyer_id, platform="tmall", credit_tier="3"))
             order = Order(order_number=number, shop=shop, buyer_id=buyer_id, platform="tmall", status="signed",
                           paid_at=now - timedelta(days=3), ship_by=now, free_shipping=True)
@@ -153,8 +157,8 @@ async def parse(session, rasa_url: str, _sender: str, order: str, _turns) -> tup
 
 
 KINDS = {"nlu_parse": (parse, None), "bare_reply": (talk, GREET_TURNS), "noop_actions": (talk, E2E_TURNS),
-         "e2e": (talk, E2E_TURNS), "e2e_scaled": (talk, E2E_TURNS)}
-USES_BUYERS = ("e2e", "e2e_scaled")  # the kinds whose conversations write the ledger: one buyer each
+         "e2e": (talk, E2E_TURNS), "e2e_before": (talk, E2E_TURNS), "e2e_scaled": (talk, E2E_TURNS)}
+USES_BUYERS = ("e2e", "e2e_before", "e2e_scaled")  # the kinds whose conversations write the ledger: one buyer each
 
 
 async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[tuple[str, str]],
@@ -167,7 +171,10 @@ async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[
             latencies, errors = [], 0
             for r in range(rounds):
                 buyer, order = buyers.pop()
-                sender = buyer if kind in USES_BUYERS else f"{run_tag}{kind}-{k}-{c}-{r}"
+                # the no-op floor's warm-up is the conversation it remembers: a real buyer, so the real
+                # actions find the order; its timed conversations only need fresh trackers
+                real = kind in USES_BUYERS or (kind == "noop_actions" and run_tag.startswith("warmup"))
+                sender = buyer if real else f"{run_tag}{kind}-{k}-{c}-{r}"
                 got, bad = await work(session, rasa_url, sender, order, turns)
                 latencies += got
                 errors += bad
@@ -206,6 +213,11 @@ def ratios(rows: list[Figures]) -> list[dict]:
             scaled = by.get(("e2e_scaled", k))
             if scaled:
                 ratio["scaled_over_single_msg_per_s"] = round(scaled.messages_per_s / e2e.messages_per_s, 2)
+            before = by.get(("e2e_before", k))
+            if before:
+                ratio["before_p50_over_bare_reply_p50"] = round(before.p50_ms / bare.p50_ms, 2)
+                if scaled:
+                    ratio["scaled_over_before_msg_per_s"] = round(scaled.messages_per_s / before.messages_per_s, 2)
             out.append(ratio)
     return out
 
@@ -297,6 +309,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--model", help="default: AFTERSALES_MODEL or the newest models/*.tar.gz")
     parser.add_argument("--levels", default="1,10,50", help="simulated buyers at once (comma-separated)")
     parser.add_argument("--scaled", action="store_true", help="also e2e through the scaled stack (bot/scaled.py)")
+    parser.add_argument("--before", action="store_true", help="also e2e on the stack as it was before issue 17")
     parser.add_argument("--action-workers", type=int, default=1, help="action server processes, single stack")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "reports" / "bench"))
     args = parser.parse_args(argv)
@@ -306,7 +319,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     levels = [int(x) for x in args.levels.split(",")]
     rounds = {k: DEFAULT_ROUNDS.get(k, 1) for k in levels}
-    kinds = ["nlu_parse", "bare_reply", "noop_actions", "e2e"] + (["e2e_scaled"] if args.scaled else [])
+    kinds = (["nlu_parse", "bare_reply", "noop_actions", "e2e"] + (["e2e_before"] if args.before else [])
+             + (["e2e_scaled"] if args.scaled else []))
     load_before = machine()["load_avg"]
     needed = sum(k * rounds[k] for k in levels) + 3  # + warm-ups
     profiles: dict[int, dict] = {}
@@ -317,13 +331,17 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"starting the stack with {model.name} …", file=sys.stderr)
         stack = start_stack(model, Path(tmp) / "stack", db_url, test_mode=False, action_workers=args.action_workers)
         print(f"stack up in {stack.startup_s:.1f} s", file=sys.stderr)
-        floor = scaled = None
+        floor = scaled = before = None
         rows: list[Figures] = []
         try:
             floor = NoopFloor(model, Path(tmp) / "noop", stack.actions_url, {**os.environ, "AFTERSALES_DB_URL": db_url})
             urls = {"nlu_parse": stack.rasa_url, "bare_reply": stack.rasa_url, "noop_actions": floor.rasa_url,
                     "e2e": stack.rasa_url}
             pools = {"e2e": buyers}
+            if args.before:
+                before = start_stack(model, Path(tmp) / "before", db_url, test_mode=False, legacy_actions=True)
+                urls["e2e_before"] = before.rasa_url
+                pools["e2e_before"] = seed_bench_buyers(db_url, needed, "bench_o")
             if args.scaled:
                 from bot.scaled import start_scaled_stack
                 print("starting the scaled stack …", file=sys.stderr)
@@ -351,7 +369,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                           file=sys.stderr)
             noop_stats = floor.stats()
         finally:
-            for part in (scaled, floor, stack):
+            for part in (scaled, before, floor, stack):
                 if part is not None:
                     part.stop()
     result = {"at": datetime.now().astimezone().isoformat(timespec="seconds"), "model": model.name,
@@ -365,7 +383,11 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"{ratio.get('e2e_p50_over_noop_p50', '-')}x no-op actions p50; e2e p95 = "
               f"{ratio['e2e_p95_over_bare_reply_p95']}x bare reply p95 (+{ratio['e2e_p95_minus_bare_reply_p95_ms']} ms)"
               + (f"; scaled/single msg/s = {ratio['scaled_over_single_msg_per_s']}x"
-                 if "scaled_over_single_msg_per_s" in ratio else ""))
+                 if "scaled_over_single_msg_per_s" in ratio else "")
+              + (f"; before issue 17: e2e p50 {ratio['before_p50_over_bare_reply_p50']}x bare reply"
+                 if "before_p50_over_bare_reply_p50" in ratio else "")
+              + (f", scaled/before msg/s = {ratio['scaled_over_before_msg_per_s']}x"
+                 if "scaled_over_before_msg_per_s" in ratio else ""))
     for k, timings in profiles.items():
         print(profile_table(k, timings))
     print(f"no-op floor: {noop_stats}")

@@ -118,13 +118,20 @@ def action_endpoint_yaml(actions_url: str) -> str:
 
 
 def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True, action_workers: int = 1,
-                timeout_s: float = START_TIMEOUT_S) -> RunningStack:
-    """Start both servers and wait until they answer (raises StackError with the logs' ends)."""
+                legacy_actions: bool = False, timeout_s: float = START_TIMEOUT_S) -> RunningStack:
+    """Start both servers and wait until they answer (raises StackError with the logs' ends).
+    legacy_actions: `rasa run actions` and the whole domain with every call, as before issue 17 (the
+    benchmark's before/after comparison)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     actions_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{actions_port}"))
+    if legacy_actions:
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+        actions_command = [str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)]
+    else:
+        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{actions_port}"))
+        actions_command = action_server_command(actions_port, action_workers)
     env = {**os.environ, "AFTERSALES_DB_URL": db_url}
     if test_mode:
         env["AFTERSALES_TEST_CLOCK"] = "1"
@@ -132,8 +139,7 @@ def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = Tr
     stack.logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
     started = time.perf_counter()
     stack.processes = [
-        subprocess.Popen(action_server_command(actions_port, action_workers),
-                         cwd=PROJECT_ROOT, env=env, stdout=stack.logs[0], stderr=subprocess.STDOUT),
+        subprocess.Popen(actions_command, cwd=PROJECT_ROOT, env=env, stdout=stack.logs[0], stderr=subprocess.STDOUT),
         subprocess.Popen(rasa_command(model, rasa_port, endpoints),
                          cwd=PROJECT_ROOT, env=env, stdout=stack.logs[1], stderr=subprocess.STDOUT),
     ]
