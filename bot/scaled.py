@@ -111,9 +111,12 @@ class ScaledStack:
         else:
             raise KeyError(name)
 
-    def stop_postgres(self) -> None:
-        subprocess.run(_as_pg([str(_pg_bin("pg_ctl")), "-D", str(self.pg_data), "-m", "immediate", "-w", "stop"]),
-                       capture_output=True, timeout=60)
+    def stop_postgres(self, check: bool = False) -> None:
+        """Stop PostgreSQL at once (immediate: as a crash would). check=True: raise when it did not stop."""
+        done = subprocess.run(_as_pg([str(_pg_bin("pg_ctl")), "-D", str(self.pg_data), "-m", "immediate", "-w",
+                                      "stop"]), capture_output=True, text=True, timeout=60)
+        if check and done.returncode != 0:
+            raise StackError(f"PostgreSQL did not stop: {done.stdout} {done.stderr}")
 
     def stop(self) -> None:
         for name in ("haproxy", "web", "rasa1", "rasa2", "actions1", "actions2", "redis"):
