@@ -325,6 +325,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     needed = sum(k * rounds[k] for k in levels) + 3  # + warm-ups
     profiles: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        os.chmod(tmp, 0o755)  # the scaled stack's PostgreSQL runs as its own user and keeps its data in here
         db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(db_url)
         buyers = seed_bench_buyers(db_url, needed, "bench_b")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -43,7 +44,7 @@ def _skip_or_fail(message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def scaled(tmp_path_factory):
+def scaled():
     from bot.scaled import _pg_bin, start_scaled_stack
 
     model = newest_model()
@@ -56,12 +57,10 @@ def scaled(tmp_path_factory):
         missing.append("postgresql")
     if missing:
         _skip_or_fail(f"{', '.join(missing)} not installed (apt-get install redis-server haproxy postgresql)")
-    workdir = tmp_path_factory.mktemp("scaled")
-    os.chmod(workdir, 0o755)  # PostgreSQL runs as its own user and must reach its data directory
-    for parent in workdir.parents:
-        if parent == Path("/tmp") or parent == Path("/"):
-            break
-        os.chmod(parent, os.stat(parent).st_mode | 0o005)
+    # Not under pytest's basetemp: PostgreSQL runs as its own user, and pytest keeps its per-user temp
+    # directory private (other pytest runs reset it to 0700 while the stack runs).
+    workdir = Path(tempfile.mkdtemp(prefix="aftersales-scaled-"))
+    os.chmod(workdir, 0o755)
     try:
         stack = start_scaled_stack(model, workdir, test_mode=True)
     except StackError as exc:
@@ -71,6 +70,7 @@ def scaled(tmp_path_factory):
     finally:
         stack.stop()
         dispose_engines()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class Buyer:
