@@ -2,13 +2,16 @@
 # The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup run test train db eval bench clean property
+.PHONY: setup run test train db eval bench clean property run-scaled
 
 setup:            ## create .venv (Python 3.10) and install the pinned tree
 	scripts/setup.sh
 
 run:              ## set up, seed the demo shop, train if stale, start the servers
 	scripts/run.sh
+
+run-scaled:       ## the scaled stack: HAProxy, 2 Rasa on PostgreSQL + Redis, 2 action servers (docs/scaling.md)
+	scripts/run_scaled.sh
 
 test:             ## set up, train if stale, validate data, run all tests
 	scripts/test.sh

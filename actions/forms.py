@@ -14,6 +14,7 @@ wrong gets a clear re-ask instead.
 from __future__ import annotations
 
 import abc
+import functools
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -24,6 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import dialogue as d
 from bot.money import fen_to_yuan
+from bot.scripts import DOMAIN_PATH
 from bot.service import DatabaseUnavailable
 
 MAX_ORDER_FAILURES = 2
@@ -52,6 +54,16 @@ def asks_for_a_human(tracker: Tracker) -> bool:
         any(word in d.latest_text(tracker) for word in HUMAN_WORDS)
 
 
+@functools.lru_cache(maxsize=1)
+def file_domain() -> DomainDict:
+    """The forms and slots of domain.yml (the file the model was trained from), parsed once per process."""
+    import yaml
+
+    with open(DOMAIN_PATH, encoding="utf-8") as handle:
+        loaded = yaml.safe_load(handle) or {}
+    return {"forms": loaded.get("forms") or {}, "slots": loaded.get("slots") or {}}
+
+
 class ShopFormValidation(FormValidationAction, metaclass=abc.ABCMeta):
     """rasa_sdk validation that calls validate_<slot> for answers only: a slot an action reset to None this
     turn is passed through as None, silently (see the module docstring). Abstract, so the action server
@@ -60,6 +72,11 @@ class ShopFormValidation(FormValidationAction, metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def name(self) -> Text:
         ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # The endpoints ask Rasa for selective domains (the whole domain rebuilt and sent with every call was
+        # a large part of a round trip); without one, the form's slots come from domain.yml, read once.
+        return await super().run(dispatcher, tracker, domain or file_domain())
 
     async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> List[EventType]:

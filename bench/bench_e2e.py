@@ -1,16 +1,25 @@
 """End-to-end benchmark: K simulated buyers at once over Rasa's REST channel, with the floor in the same run.
 
-    .venv/bin/python bench/bench_e2e.py [--model M] [--levels 1,10,50] [--out reports/bench]
+    .venv/bin/python bench/bench_e2e.py [--model M] [--levels 1,10,50] [--scaled] [--action-workers 1]
 
 Starts the stack (bot/convtest/stack.py) on a fresh SQLite database with one buyer and one signed 20-yuan
-bottle per simulated conversation, then for each K measures three kinds of traffic, each as K concurrent
-clients of four messages:
+bottle per simulated conversation, a second Rasa on the no-op action server, and with --scaled the scaled
+stack (bot/scaled.py) with the same buyers in its PostgreSQL; then for each K measures each kind of traffic
+as K concurrent clients of four messages:
   nlu_parse   POST /model/parse — the NLU pipeline alone (no dialogue, no actions): the first floor
   bare_reply  "你好" -> utter_greet — NLU + dialogue policies, no custom action, no database: the second floor
+  noop_actions the e2e conversation on a second Rasa whose action server (bench/noop_actions.py) answers
+              every call with the remembered answer of the same call: the same action round trips per turn
+              as e2e, each doing nothing — the third floor (what Rasa's round trips cost)
   e2e         the damaged-bottle conversation: order number -> photo -> 好的 (ledger written) -> 谢谢;
               every turn runs custom actions that read and write the database
+  e2e_before  (--before) the same conversation on a stack as it was before issue 17: `rasa run actions`
+              (actions on the event loop) and the whole domain sent with every action call
+  e2e_scaled  (--scaled) the same conversation through HAProxy to two Rasa instances on PostgreSQL + Redis
+              (bot/scaled.py), two action servers, the orders in PostgreSQL
 Figures per kind and K: messages/s (messages / wall time), p50/p95/p99 per message, errors (HTTP errors and
-replies without the expected words). Prints a table and the e2e p95 over each floor's p95; writes JSON.
+replies without the expected words). Prints a table, e2e over each floor, and the action server's timing
+profile (per action: calls, mean, p50, p95, from its GET /timings) for each K; writes JSON.
 Figures, not pass/fail.
 """
 from __future__ import annotations
@@ -21,6 +30,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import urllib.request
+import zlib
 import sys
 import tempfile
 import time
@@ -34,7 +46,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import now_cn  # noqa: E402
-from bot.convtest.stack import newest_model, start_stack  # noqa: E402
+from bot.convtest.stack import (PYTHON, action_endpoint_yaml, free_port, get_ok, newest_model,  # noqa: E402
+                                rasa_command, start_stack)
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Buyer, Order, OrderItem, Shipment, Shop  # noqa: E402
 from bot.db.session import session_scope  # noqa: E402
@@ -84,11 +97,12 @@ def seed_bench_buyers(db_url: str, count: int, prefix: str) -> list[tuple[str, s
     """(buyer id, order number) pairs: each simulated conversation has its own buyer and bottle."""
     now = now_cn()
     pairs = []
+    series = zlib.crc32(prefix.encode()) % 90 + 10  # each prefix its own shop and order numbers, in one database
     with session_scope(db_url) as session:
-        shop = Shop(code="bench", name="压测店", platform="tmall")
+        shop = Shop(code=f"bench-{prefix}", name="压测店", platform="tmall")
         session.add(shop)
         for n in range(count):
-            buyer_id, number = f"{prefix}{n}", f"77{n:010d}"
+            buyer_id, number = f"{prefix}{n}", f"7{series}{n:09d}"
             session.add(Buyer(id=buyer_id, platform="tmall", credit_tier="3"))
             order = Order(order_number=number, shop=shop, buyer_id=buyer_id, platform="tmall", status="signed",
                           paid_at=now - timedelta(days=3), ship_by=now, free_shipping=True)
@@ -142,17 +156,25 @@ async def parse(session, rasa_url: str, _sender: str, order: str, _turns) -> tup
     return latencies, errors
 
 
+KINDS = {"nlu_parse": (parse, None), "bare_reply": (talk, GREET_TURNS), "noop_actions": (talk, E2E_TURNS),
+         "e2e": (talk, E2E_TURNS), "e2e_before": (talk, E2E_TURNS), "e2e_scaled": (talk, E2E_TURNS)}
+USES_BUYERS = ("e2e", "e2e_before", "e2e_scaled")  # the kinds whose conversations write the ledger: one buyer each
+
+
 async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[tuple[str, str]],
                     run_tag: str) -> Figures:
     """K clients at once; each runs `rounds` conversations one after the other."""
-    work, turns = {"nlu_parse": (parse, None), "bare_reply": (talk, GREET_TURNS), "e2e": (talk, E2E_TURNS)}[kind]
+    work, turns = KINDS[kind]
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=k * 2)) as session:
         async def client(c: int) -> tuple[list[float], int]:
             latencies, errors = [], 0
             for r in range(rounds):
                 buyer, order = buyers.pop()
-                sender = buyer if kind == "e2e" else f"{run_tag}{kind}-{k}-{c}-{r}"
+                # the no-op floor's warm-up is the conversation it remembers: a real buyer, so the real
+                # actions find the order; its timed conversations only need fresh trackers
+                real = kind in USES_BUYERS or (kind == "noop_actions" and run_tag.startswith("warmup"))
+                sender = buyer if real else f"{run_tag}{kind}-{k}-{c}-{r}"
                 got, bad = await work(session, rasa_url, sender, order, turns)
                 latencies += got
                 errors += bad
@@ -167,10 +189,10 @@ async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[
 # ---------------------------------------------------------------------------------------------- report
 
 def table(rows: list[Figures]) -> str:
-    head = f"{'kind':<11} {'K':>3} {'msgs':>5} {'err':>4} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+    head = f"{'kind':<13} {'K':>3} {'msgs':>5} {'err':>4} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
     lines = [head, "-" * len(head)]
     for row in rows:
-        lines.append(f"{row.kind:<11} {row.k:>3} {row.messages:>5} {row.errors:>4} {row.messages_per_s:>7.2f} "
+        lines.append(f"{row.kind:<13} {row.k:>3} {row.messages:>5} {row.errors:>4} {row.messages_per_s:>7.2f} "
                      f"{row.p50_ms:>8.1f} {row.p95_ms:>8.1f} {row.p99_ms:>8.1f}")
     return "\n".join(lines)
 
@@ -181,10 +203,90 @@ def ratios(rows: list[Figures]) -> list[dict]:
     for k in sorted({r.k for r in rows}):
         e2e, parse_, bare = by.get(("e2e", k)), by.get(("nlu_parse", k)), by.get(("bare_reply", k))
         if e2e and parse_ and bare:
-            out.append({"k": k, "e2e_p95_over_parse_p95": round(e2e.p95_ms / parse_.p95_ms, 2),
-                        "e2e_p95_over_bare_reply_p95": round(e2e.p95_ms / bare.p95_ms, 2),
-                        "e2e_p95_minus_bare_reply_p95_ms": round(e2e.p95_ms - bare.p95_ms, 1)})
+            ratio = {"k": k, "e2e_p95_over_parse_p95": round(e2e.p95_ms / parse_.p95_ms, 2),
+                     "e2e_p95_over_bare_reply_p95": round(e2e.p95_ms / bare.p95_ms, 2),
+                     "e2e_p95_minus_bare_reply_p95_ms": round(e2e.p95_ms - bare.p95_ms, 1),
+                     "e2e_p50_over_bare_reply_p50": round(e2e.p50_ms / bare.p50_ms, 2)}
+            noop = by.get(("noop_actions", k))
+            if noop:
+                ratio["e2e_p50_over_noop_p50"] = round(e2e.p50_ms / noop.p50_ms, 2)
+            scaled = by.get(("e2e_scaled", k))
+            if scaled:
+                ratio["scaled_over_single_msg_per_s"] = round(scaled.messages_per_s / e2e.messages_per_s, 2)
+            before = by.get(("e2e_before", k))
+            if before:
+                ratio["before_p50_over_bare_reply_p50"] = round(before.p50_ms / bare.p50_ms, 2)
+                if scaled:
+                    ratio["scaled_over_before_msg_per_s"] = round(scaled.messages_per_s / before.messages_per_s, 2)
+            out.append(ratio)
     return out
+
+
+def action_timings(actions_url: str, reset: bool = False, samples: int = 8) -> dict:
+    """GET /timings from the action server (several calls: with several workers each answers for itself)."""
+    per_pid = {}
+    for _ in range(samples):
+        try:
+            with urllib.request.urlopen(f"{actions_url}/timings{'?reset=1' if reset else ''}", timeout=5) as r:
+                body = json.loads(r.read())
+        except OSError:
+            continue
+        per_pid[body["pid"]] = body["actions"]
+    merged: dict[str, dict] = {}
+    for actions in per_pid.values():
+        for name, figs in actions.items():
+            merged.setdefault(name, []).append(figs)
+    return {name: {"count": sum(f["count"] for f in figs), "mean_ms": max(f["mean_ms"] for f in figs),
+                   "p50_ms": max(f["p50_ms"] for f in figs), "p95_ms": max(f["p95_ms"] for f in figs)}
+            for name, figs in sorted(merged.items())}
+
+
+def profile_table(k: int, timings: dict) -> str:
+    lines = [f"action server profile, e2e K={k} (calls, mean/p50/p95 ms; worst worker):"]
+    for name, f in sorted(timings.items(), key=lambda item: -item[1]["mean_ms"] * item[1]["count"]):
+        lines.append(f"  {name:<26} {f['count']:>5} {f['mean_ms']:>8.1f} {f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f}")
+    return "\n".join(lines)
+
+
+class NoopFloor:
+    """The no-op action server (bench/noop_actions.py) in front of the real one, and a Rasa that uses it."""
+
+    def __init__(self, model: Path, workdir: Path, upstream_actions_url: str, env: dict):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.noop_port, self.rasa_port = free_port(), free_port()
+        endpoints = workdir / "endpoints-noop.yml"
+        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{self.noop_port}"))
+        self.logs = [open(workdir / "noop_actions.log", "w"), open(workdir / "rasa_noop.log", "w")]
+        here = Path(__file__).resolve().parent
+        self.processes = [
+            subprocess.Popen([str(PYTHON), str(here / "noop_actions.py"), "--port", str(self.noop_port),
+                              "--upstream", f"{upstream_actions_url}/webhook"], stdout=self.logs[0],
+                             stderr=subprocess.STDOUT, env=env),
+            subprocess.Popen(rasa_command(model, self.rasa_port, endpoints), cwd=PROJECT_ROOT, stdout=self.logs[1],
+                             stderr=subprocess.STDOUT, env=env)]
+        self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        deadline = time.monotonic() + 300
+        while not (get_ok(f"{self.rasa_url}/status") and get_ok(f"http://127.0.0.1:{self.noop_port}/health")):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                self.stop()
+                raise RuntimeError(f"the no-op floor did not start; see {workdir}")
+            time.sleep(0.5)
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.noop_port}/stats", timeout=5) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in self.logs:
+            log.close()
 
 
 def machine() -> dict:
@@ -206,6 +308,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="default: AFTERSALES_MODEL or the newest models/*.tar.gz")
     parser.add_argument("--levels", default="1,10,50", help="simulated buyers at once (comma-separated)")
+    parser.add_argument("--scaled", action="store_true", help="also e2e through the scaled stack (bot/scaled.py)")
+    parser.add_argument("--before", action="store_true", help="also e2e on the stack as it was before issue 17")
+    parser.add_argument("--action-workers", type=int, default=1, help="action server processes, single stack")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "reports" / "bench"))
     args = parser.parse_args(argv)
     model = Path(args.model) if args.model else newest_model()
@@ -214,37 +319,79 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     levels = [int(x) for x in args.levels.split(",")]
     rounds = {k: DEFAULT_ROUNDS.get(k, 1) for k in levels}
+    kinds = (["nlu_parse", "bare_reply", "noop_actions", "e2e"] + (["e2e_before"] if args.before else [])
+             + (["e2e_scaled"] if args.scaled else []))
     load_before = machine()["load_avg"]
+    needed = sum(k * rounds[k] for k in levels) + 3  # + warm-ups
+    profiles: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        os.chmod(tmp, 0o755)  # the scaled stack's PostgreSQL runs as its own user and keeps its data in here
         db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(db_url)
-        buyers = seed_bench_buyers(db_url, sum(k * rounds[k] for k in levels) + 2, "bench_b")  # + 2 warm-up
+        buyers = seed_bench_buyers(db_url, needed, "bench_b")
         print(f"starting the stack with {model.name} …", file=sys.stderr)
-        stack = start_stack(model, Path(tmp) / "stack", db_url, test_mode=False)
+        stack = start_stack(model, Path(tmp) / "stack", db_url, test_mode=False, action_workers=args.action_workers)
         print(f"stack up in {stack.startup_s:.1f} s", file=sys.stderr)
+        floor = scaled = before = None
         rows: list[Figures] = []
         try:
-            # untimed warm-up: the first parse and the first action call pay one-off costs (lazy loading)
-            asyncio.run(run_level("nlu_parse", 2, 1, stack.rasa_url, list(buyers), "warmup-"))
-            asyncio.run(run_level("bare_reply", 2, 1, stack.rasa_url, list(buyers), "warmup-"))
-            asyncio.run(run_level("e2e", 2, 1, stack.rasa_url, buyers, "warmup-"))
+            floor = NoopFloor(model, Path(tmp) / "noop", stack.actions_url, {**os.environ, "AFTERSALES_DB_URL": db_url})
+            urls = {"nlu_parse": stack.rasa_url, "bare_reply": stack.rasa_url, "noop_actions": floor.rasa_url,
+                    "e2e": stack.rasa_url}
+            pools = {"e2e": buyers}
+            if args.before:
+                before = start_stack(model, Path(tmp) / "before", db_url, test_mode=False, legacy_actions=True)
+                urls["e2e_before"] = before.rasa_url
+                pools["e2e_before"] = seed_bench_buyers(db_url, needed, "bench_o")
+            if args.scaled:
+                from bot.scaled import start_scaled_stack
+                print("starting the scaled stack …", file=sys.stderr)
+                scaled = start_scaled_stack(model, Path(tmp) / "scaled")
+                urls["e2e_scaled"] = scaled.rasa_url
+                upgrade(scaled.db_url)
+                pools["e2e_scaled"] = seed_bench_buyers(scaled.db_url, needed, "bench_s")
+            # untimed warm-up: the first parse and the first action call pay one-off costs (lazy loading); the
+            # no-op floor's warm-up conversation is the one it remembers (forwarded to the real actions)
+            for kind in kinds:
+                # the no-op floor remembers buyers[0]'s conversation, a buyer the e2e runs never reach
+                pool = pools.get(kind, list(reversed(buyers)) if kind == "noop_actions" else list(buyers))
+                asyncio.run(run_level(kind, 1 if kind == "noop_actions" else 2, 1, urls[kind], pool, "warmup-"))
             for k in levels:
-                for kind in ("nlu_parse", "bare_reply", "e2e"):
-                    pool = list(buyers) if kind != "e2e" else buyers  # only e2e uses up buyers
-                    row = asyncio.run(run_level(kind, k, rounds[k], stack.rasa_url, pool, "bench-"))
+                for kind in kinds:
+                    if kind == "e2e":
+                        action_timings(stack.actions_url, reset=True)
+                    pool = pools.get(kind, list(buyers))  # only the e2e kinds use up buyers
+                    row = asyncio.run(run_level(kind, k, rounds[k], urls[kind], pool, "bench-"))
                     rows.append(row)
-                    print(f"  {kind} K={k}: {row.messages_per_s:.2f} msg/s, p95 {row.p95_ms:.0f} ms, "
-                          f"{row.errors} errors", file=sys.stderr)
+                    if kind == "e2e":
+                        profiles[k] = action_timings(stack.actions_url)
+                    print(f"  {kind} K={k}: {row.messages_per_s:.2f} msg/s, p50 {row.p50_ms:.0f} ms, "
+                          f"p95 {row.p95_ms:.0f} ms, {row.errors} errors, load {machine()['load_avg']}",
+                          file=sys.stderr)
+            noop_stats = floor.stats()
         finally:
-            stack.stop()
+            for part in (scaled, before, floor, stack):
+                if part is not None:
+                    part.stop()
     result = {"at": datetime.now().astimezone().isoformat(timespec="seconds"), "model": model.name,
               "model_mb": round(model.stat().st_size / 1e6, 2), "startup_s": round(stack.startup_s, 1),
               "machine": {**machine(), "load_avg_before": load_before}, "rounds": rounds,
-              "rows": [asdict(r) for r in rows], "e2e_over_floor": ratios(rows)}
+              "action_workers": args.action_workers, "rows": [asdict(r) for r in rows],
+              "e2e_over_floor": ratios(rows), "action_profile": profiles, "noop_floor": noop_stats}
     print(table(rows))
     for ratio in result["e2e_over_floor"]:
-        print(f"K={ratio['k']}: e2e p95 = {ratio['e2e_p95_over_bare_reply_p95']}x bare reply p95 "
-              f"(+{ratio['e2e_p95_minus_bare_reply_p95_ms']} ms), {ratio['e2e_p95_over_parse_p95']}x NLU parse p95")
+        print(f"K={ratio['k']}: e2e p50 = {ratio['e2e_p50_over_bare_reply_p50']}x bare reply p50, "
+              f"{ratio.get('e2e_p50_over_noop_p50', '-')}x no-op actions p50; e2e p95 = "
+              f"{ratio['e2e_p95_over_bare_reply_p95']}x bare reply p95 (+{ratio['e2e_p95_minus_bare_reply_p95_ms']} ms)"
+              + (f"; scaled/single msg/s = {ratio['scaled_over_single_msg_per_s']}x"
+                 if "scaled_over_single_msg_per_s" in ratio else "")
+              + (f"; before issue 17: e2e p50 {ratio['before_p50_over_bare_reply_p50']}x bare reply"
+                 if "before_p50_over_bare_reply_p50" in ratio else "")
+              + (f", scaled/before msg/s = {ratio['scaled_over_before_msg_per_s']}x"
+                 if "scaled_over_before_msg_per_s" in ratio else ""))
+    for k, timings in profiles.items():
+        print(profile_table(k, timings))
+    print(f"no-op floor: {noop_stats}")
     print(f"server start-up {result['startup_s']} s; model {result['model_mb']} MB; "
           f"load average {load_before} before, {result['machine']['load_avg']} after")
     write_json(result, Path(args.out), "e2e")

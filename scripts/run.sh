@@ -17,7 +17,8 @@ pids=()
 cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
 
-.venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" > logs/actions.log 2>&1 &
+# actions/server.py: rasa_sdk's server with the actions on a thread pool, per-action timings (GET /timings)
+.venv/bin/python -m actions.server --port "${ACTIONS_PORT:-5055}" --workers "${ACTION_WORKERS:-2}" > logs/actions.log 2>&1 &
 pids+=($!)
 # Fail closed (issue 19): outside demo mode the web service needs its secrets; say so before starting anything.
 .venv/bin/python -c 'import sys; from bot.web.auth import check_production_settings as c, InsecureSettings as E

@@ -113,3 +113,24 @@ def test_history_leaves_the_agents_queue_alone(engines):
                                     .where(AfterSalesCase.buyer_id.like("hist_%"))).scalar_one()
     assert open_handoffs == 0
     assert latest <= END
+
+
+def test_after_the_history_an_ordinary_insert_gets_a_fresh_id_on_every_backend(db_url, tmp_path):
+    """The history writes its own ids; PostgreSQL's sequences must move past them (the scaled stack's first
+    new case failed on a duplicate key before)."""
+    from bot.db.models import Order, Shop
+
+    app = make_engine(db_url)
+    with session_scope(app) as session:
+        seed_demo_shop(session, now=END)
+    tracker = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)
+    seed_history(app, tracker, HistoryConfig(conversations=20, days=3, seed=3), end=END)
+    with session_scope(app) as session:
+        shop = session.execute(select(Shop)).scalars().first()
+        order = Order(order_number="990000000001", shop=shop, buyer_id="b_demo_1", platform=shop.platform,
+                      status="signed", paid_at=END, ship_by=END)
+        session.add(order)
+        session.flush()
+        assert order.id > session.execute(select(func.max(Order.id)).where(Order.id != order.id)).scalar_one()
+    app.dispose()
+    tracker.dispose()

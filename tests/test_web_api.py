@@ -37,6 +37,7 @@ class FakeRasa:
         self.trackers: dict[str, dict] = {}
         self.sent: list[tuple[str, str, Optional[dict]]] = []
         self.parsed: list[str] = []  # the texts /model/parse was asked for
+        self.silent = False  # answer with no reply (Rasa does when its action servers are down)
         self.parse_result = {"intent": {"name": "damaged", "confidence": 0.91},
                              "intent_ranking": [{"name": "damaged", "confidence": 0.91},
                                                 {"name": "leaking", "confidence": 0.05}], "entities": []}
@@ -49,6 +50,8 @@ class FakeRasa:
         events = self._tracker(sender)["events"]
         events.append({"event": "user", "text": text, "metadata": metadata or {}, "timestamp": time.time(),
                        "parse_data": self.parse_result})
+        if self.silent:
+            return []
         events.append({"event": "bot", "text": "收到", "data": {}, "timestamp": time.time()})
         return [{"recipient_id": sender, "text": "收到"}]
 
@@ -138,6 +141,15 @@ def test_the_sender_id_comes_from_the_signed_token_not_the_body(web):
     assert web.rasa.sent[-1][0] == "b_demo_3"
 
 
+def test_no_reply_from_rasa_tells_the_buyer_to_try_again_rather_than_leaving_them_waiting(web):
+    web.rasa.silent = True
+    try:
+        status, reply = web.call("POST", "/api/chat/send", {"text": "好的"}, token=sign_buyer_token("b_demo_7"))
+    finally:
+        web.rasa.silent = False
+    assert status == 503 and "请稍后再发" in reply["error"]
+
+
 def test_photo_upload_stores_images_only_and_the_reference_reaches_the_bot(web):
     token = sign_buyer_token("b_demo_4")
     status, reply = web.call("POST", "/api/chat/upload", raw=b"<html>not an image</html>", token=token,
@@ -153,6 +165,39 @@ def test_photo_upload_stores_images_only_and_the_reference_reaches_the_bot(web):
     assert web.rasa.sent[-1][2] == {"attachments": [{"type": "photo", "ref": reply["ref"]}]}
     status, history = web.call("GET", "/api/chat/history", token=token)
     assert history["messages"][-2]["images"] == ["/uploads/" + reply["ref"].split("/", 1)[1]]
+
+
+def _get_photo(web, url: str, token: Optional[str] = None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(web.base + url, headers=headers), timeout=20) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def test_a_photo_is_served_only_to_the_buyer_who_sent_it_and_to_agents(web):
+    status, reply = web.call("POST", "/api/chat/upload", raw=PNG, token=sign_buyer_token("b_demo_5"),
+                             content_type="application/octet-stream")
+    assert status == 200
+    url = "/uploads/" + reply["ref"].split("/", 1)[1]
+    assert _get_photo(web, url, sign_buyer_token("b_demo_5")) == (200, PNG)
+    assert _get_photo(web, url, DEMO_AGENT_TOKEN) == (200, PNG)
+    # knowing the URL is not enough: no token, another buyer, a forged token, the owner file itself
+    assert _get_photo(web, url)[0] == 404
+    assert _get_photo(web, url, sign_buyer_token("b_demo_6"))[0] == 404
+    assert _get_photo(web, url, sign_buyer_token("b_demo_5")[:-2] + "00")[0] == 404
+    assert _get_photo(web, url + ".owner", DEMO_AGENT_TOKEN)[0] == 404
+    # the same answer as for a photo that does not exist, so a guess learns nothing
+    assert _get_photo(web, "/uploads/" + "0" * 32 + ".png", sign_buyer_token("b_demo_6"))[0] == 404
+
+
+def test_a_photo_without_a_recorded_owner_is_for_agents_only(web):
+    web.uploads.mkdir(parents=True, exist_ok=True)
+    (web.uploads / ("1" * 32 + ".png")).write_bytes(PNG)
+    url = "/uploads/" + "1" * 32 + ".png"
+    assert _get_photo(web, url, DEMO_AGENT_TOKEN) == (200, PNG)
+    assert _get_photo(web, url, sign_buyer_token("b_demo_5"))[0] == 404
 
 
 def test_suggestion_for_raw_messages_has_intent_options_drafts_and_risks(web):

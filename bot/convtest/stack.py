@@ -1,4 +1,4 @@
-"""Start the whole stack for tests and benchmarks: `rasa run actions` + `rasa run --enable-api`.
+"""Start the whole stack for tests and benchmarks: the action server (actions/server.py) + `rasa run --enable-api`.
 
 Both on free local ports, with a temporary endpoints file (in-memory tracker store, so a test run leaves
 nothing behind), the order database given by URL and the action server in test mode
@@ -21,6 +21,7 @@ from typing import Iterator, Optional
 from bot.settings import PROJECT_ROOT
 
 RASA = PROJECT_ROOT / ".venv" / "bin" / "rasa"
+PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL_ENV = "AFTERSALES_MODEL"
 START_TIMEOUT_S = 300
 
@@ -100,15 +101,41 @@ class RunningStack:
         self.processes, self.logs = [], []
 
 
-def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True,
-                timeout_s: float = START_TIMEOUT_S, auth_token: Optional[str] = None,
+def action_server_command(port: int, workers: int = 1) -> list[str]:
+    """Our action server (rasa_sdk's app, actions on a thread pool, per-action timings), `workers` processes."""
+    return [str(PYTHON), "-m", "actions.server", "--port", str(port), "--host", "127.0.0.1",
+            "--workers", str(workers)]
+
+
+def rasa_command(model: Path, port: int, endpoints: Path, auth_token: Optional[str] = None,
+                 interface: str = "127.0.0.1") -> list[str]:
+    return [str(RASA), "run", "--model", str(model), "--enable-api", "--port", str(port),
+            "--interface", interface, *(["--auth-token", auth_token] if auth_token else []),
+            "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")]
+
+
+def action_endpoint_yaml(actions_url: str) -> str:
+    # enable_selective_domain: Rasa sends the domain (~30 KB of JSON, rebuilt per call) only to the actions
+    # domain.yml marks `send_domain` (the form validators, which read the form's slots from it).
+    return f'action_endpoint:\n  url: "{actions_url}/webhook"\n  enable_selective_domain: true\n'
+
+
+def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True, action_workers: int = 1,
+                legacy_actions: bool = False, timeout_s: float = START_TIMEOUT_S, auth_token: Optional[str] = None,
                 interface: str = "127.0.0.1") -> RunningStack:
-    """Start both servers and wait until they answer (raises StackError with the logs' ends)."""
+    """Start both servers and wait until they answer (raises StackError with the logs' ends).
+    legacy_actions: `rasa run actions` and the whole domain with every call, as before issue 17 (the
+    benchmark's before/after comparison)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     actions_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    if legacy_actions:
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+        actions_command = [str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)]
+    else:
+        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{actions_port}"))
+        actions_command = action_server_command(actions_port, action_workers)
     env = {**os.environ, "AFTERSALES_DB_URL": db_url}
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bot.sentence_encoder: the encoder's threads must not spin
     if test_mode:
@@ -118,11 +145,8 @@ def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = Tr
     stack.logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
     started = time.perf_counter()
     stack.processes = [
-        subprocess.Popen([str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-                         cwd=PROJECT_ROOT, env=env, stdout=stack.logs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen([str(RASA), "run", "--model", str(model), "--enable-api", "--port", str(rasa_port),
-                          "--interface", interface, *(["--auth-token", auth_token] if auth_token else []),
-                          "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")],
+        subprocess.Popen(actions_command, cwd=PROJECT_ROOT, env=env, stdout=stack.logs[0], stderr=subprocess.STDOUT),
+        subprocess.Popen(rasa_command(model, rasa_port, endpoints, auth_token, interface),
                          cwd=PROJECT_ROOT, env=env, stdout=stack.logs[1], stderr=subprocess.STDOUT),
     ]
     try:

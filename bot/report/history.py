@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from bot.db.models import (
@@ -550,6 +550,7 @@ def seed_history(app_engine: Engine, tracker_engine: Engine, config: HistoryConf
             _write_batch(app, events, batch)
             for name in totals:
                 totals[name] += len(getattr(batch, name))
+        _advance_sequences(app)
     ensure_report_indexes(tracker_engine)  # a store Rasa created has only its own index on sender_id
     return HistorySummary(config.conversations, totals["events"], totals["orders"], totals["cases"],
                           totals["handoffs"], totals["ledger"])
@@ -562,6 +563,17 @@ def _next_ids(app: Connection) -> _Ids:
     return _Ids(order=next_id(Order), item=next_id(OrderItem), shipment=next_id(Shipment),
                 case=next_id(AfterSalesCase), handoff=next_id(Handoff), ledger=next_id(LedgerEntry),
                 invoice=next_id(InvoiceRequest))
+
+
+def _advance_sequences(app: Connection) -> None:
+    """The history rows carry their own ids; on PostgreSQL the id sequences do not see them, and the next
+    ordinary insert (a buyer's first case on the scaled stack) failed on a duplicate key. SQLite needs nothing."""
+    if app.dialect.name != "postgresql":
+        return
+    for model in (Order, OrderItem, Shipment, AfterSalesCase, Handoff, LedgerEntry, InvoiceRequest):
+        table = model.__table__.name
+        app.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"))
 
 
 def _write_batch(app: Connection, events: Connection, batch: _Batch) -> None:

@@ -17,11 +17,13 @@ from bot.db.models import Buyer
 from bot.db.cases import record_upload
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.web import transcript
-from bot.web.auth import demo_mode, require_buyer, sign_buyer_token
+from bot.web.auth import agent_from_request, bearer, demo_mode, require_buyer, sign_buyer_token, verify_buyer_token
 from bot.web.limits import MAX_TEXT_CHARS, TOO_LONG_REPLY
 from bot.web.rasa_client import RasaUnavailable
-from bot.web.uploads import CONTENT_TYPES, UploadRejected, store_photo, stored_photo
+from bot.web.uploads import CONTENT_TYPES, UploadRejected, photo_owner, store_photo, stored_photo
 
+UNAVAILABLE_TEXT = "助手暂时连不上，消息没有发出，请稍后重试"
+NO_REPLY_TEXT = "助手这会儿有点忙，刚才的消息没能处理完，请稍后再发一次"
 buyer_bp = Blueprint("buyer")
 
 
@@ -104,7 +106,11 @@ async def send(request: Request) -> HTTPResponse:
     try:
         replies = await request.app.ctx.rasa.send(buyer, message or "照片已发", metadata)
     except RasaUnavailable:
-        return json({"error": "助手暂时连不上，消息没有发出，请稍后重试"}, status=503)
+        return json({"error": UNAVAILABLE_TEXT}, status=503)
+    if not replies:
+        # Rasa answers 200 with no reply when the action servers cannot be reached (it logs the failed action
+        # and goes on): the buyer must not wait in silence for an answer that is not coming.
+        return json({"error": NO_REPLY_TEXT}, status=503)
     return json({"replies": replies})
 
 
@@ -131,7 +137,7 @@ async def upload(request: Request) -> HTTPResponse:
     buyer = request.ctx.buyer_id
 
     def store_and_record() -> str:
-        ref = store_photo(body, request.app.ctx.upload_dir)
+        ref = store_photo(body, request.app.ctx.upload_dir, buyer)
         # whose photo it is: only a recorded upload of this buyer counts as evidence (bot.db.cases.own_uploads)
         with session_scope(request.app.ctx.db_url) as session:
             record_upload(session, ref, buyer, conversation_id=buyer, size_bytes=len(body))
@@ -147,12 +153,21 @@ async def upload(request: Request) -> HTTPResponse:
 
 @buyer_bp.get("/uploads/<name>")
 async def uploaded(request: Request, name: str) -> HTTPResponse:
-    # Names are random 128-bit ids: knowing the URL is the permission (an <img> cannot send a bearer token).
+    """The photo, for the buyer who sent it and for agents (bearer token; the pages fetch it and show a blob).
+    Anyone else gets 404, whether the photo exists or not: a leaked URL is no longer a permission."""
     path = stored_photo(name, request.app.ctx.upload_dir)
-    if path is None:
+    if path is None or not may_see_photo(request, path):
         return text("not found", status=404)
     return await file(path, mime_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-                      headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400"})
+                      headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400",
+                               "Vary": "Authorization"})
+
+
+def may_see_photo(request: Request, path) -> bool:
+    if agent_from_request(request) is not None:
+        return True
+    identity = verify_buyer_token(bearer(request))
+    return identity is not None and identity.buyer_id == photo_owner(path)
 
 
 def _int(value: Any, default: int) -> int:

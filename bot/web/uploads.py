@@ -1,5 +1,9 @@
 """Photo evidence uploaded from the widget: checked by content (not by the name the browser gives),
-stored under an unguessable name, referred to as "upload/<name>" in the message metadata the bot reads."""
+stored under an unguessable name, referred to as "upload/<name>" in the message metadata the bot reads.
+
+Each photo has an owner file beside it (`<name>.owner`, the buyer id from the verified token): /uploads/<name>
+is served only to that buyer and to agents. A photo without an owner file (stored before owners were
+recorded) is served to agents only."""
 from __future__ import annotations
 
 import os
@@ -32,8 +36,11 @@ def image_extension(body: bytes) -> Optional[str]:
     return None
 
 
-def store_photo(body: bytes, directory: Optional[Path] = None) -> str:
-    """Save the photo; returns its reference "upload/<name>"."""
+OWNER_SUFFIX = ".owner"
+
+
+def store_photo(body: bytes, directory: Optional[Path] = None, owner: Optional[str] = None) -> str:
+    """Save the photo (and who sent it); returns its reference "upload/<name>"."""
     if not body:
         raise UploadRejected("图片是空的，请重新选择")
     if len(body) > MAX_PHOTO_BYTES:
@@ -44,6 +51,9 @@ def store_photo(body: bytes, directory: Optional[Path] = None) -> str:
     target = directory or upload_dir()
     target.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex + extension
+    if owner:
+        # the owner first: a photo is never visible, even for a moment, without the rule that guards it
+        (target / (name + OWNER_SUFFIX)).write_text(owner, encoding="utf-8")
     (target / name).write_bytes(body)
     return "upload/" + name
 
@@ -52,5 +62,15 @@ def stored_photo(name: str, directory: Optional[Path] = None) -> Optional[Path]:
     """The file for /uploads/<name>, or None (also for any name that tries to leave the directory)."""
     if not name or "/" in name or "\\" in name or name.startswith("."):
         return None
+    if name.endswith(OWNER_SUFFIX) or Path(name).suffix not in CONTENT_TYPES:
+        return None
     path = (directory or upload_dir()) / name
     return path if path.is_file() else None
+
+
+def photo_owner(path: Path) -> Optional[str]:
+    """The buyer who sent the photo at `path`, or None when no owner was recorded."""
+    try:
+        return (path.parent / (path.name + OWNER_SUFFIX)).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

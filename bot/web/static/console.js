@@ -126,6 +126,14 @@
 
   const ROLE_NAMES = { buyer: "买家", bot: "机器人", agent: "坐席", system: "" };
 
+  async function showUpload(img, url) {
+    // Photos are served only with an agent's (or their buyer's) token: fetch, then show a blob URL.
+    try {
+      const response = await fetch(url, { headers: { Authorization: "Bearer " + state.token } });
+      if (response.ok) img.src = URL.createObjectURL(await response.blob());
+    } catch (error) { /* shown without the picture */ }
+  }
+
   function renderMessage(message) {
     const box = el("div", "msg " + message.role);
     const who = ROLE_NAMES[message.role] + (message.agent_id ? " " + message.agent_id : "");
@@ -133,7 +141,7 @@
     if (message.text) box.appendChild(el("div", "bubble", message.text));
     for (const url of message.images || []) {
       if (typeof url === "string" && url.startsWith("/uploads/")) {
-        const img = el("img"); img.src = url; img.alt = "买家照片"; box.appendChild(img);
+        const img = el("img"); img.alt = "买家照片"; box.appendChild(img); showUpload(img, url);
       }
     }
     if ((message.buttons || []).length) box.appendChild(el("div", "buttons", "按钮：" + message.buttons.map((b) => b.title).join(" / ")));

@@ -49,6 +49,15 @@
     catch (e) { return null; }
   }
 
+  async function showUpload(img, url) {
+    // Photos are served only with the buyer's token (an <img src> cannot send it): fetch, show a blob URL.
+    try {
+      const response = await fetch(url, { headers: { Authorization: "Bearer " + state.token } });
+      if (!response.ok) return;
+      img.src = URL.createObjectURL(await response.blob());
+    } catch (error) { /* the bubble stays without its picture */ }
+  }
+
   function renderMessage(message) {
     const box = el("div", "msg " + message.role);
     box.dataset.seq = message.seq;
@@ -57,7 +66,8 @@
     for (const url of message.images || []) {
       const safe = safeImageUrl(url);
       if (!safe) continue;
-      const img = el("img"); img.src = safe; img.alt = "图片"; box.appendChild(img);
+      const img = el("img"); img.alt = "图片"; box.appendChild(img);
+      if (safe.startsWith("/uploads/")) showUpload(img, safe); else img.src = safe;
     }
     if ((message.buttons || []).length) {
       const row = el("div", "buttons");
@@ -147,7 +157,9 @@
           state.outbox.shift();
         } catch (error) {
           if (error.status === 400 || error.status === 413) { state.outbox.shift(); banner(error.message); continue; }
-          banner("网络断开，消息将在重连后发送…");
+          // 503: the service says why (the assistant is unreachable or could not finish); the message stays in
+          // the outbox and goes again once the history answers
+          banner(error.status === 503 && error.message ? error.message + "（恢复后自动重发）" : "网络断开，消息将在重连后发送…");
           return;
         } finally {
           typing(false);
