@@ -2,6 +2,7 @@
 
   resolve   read a case as JSON on stdin, print the policy engine's resolution (bot.policy.cli)
   db        create/upgrade the database schema and seed the demo shop (bot.db.cli)
+  catalog   the shop's listings and prices: list, show SKU, set-price SKU 18.00 (bot.db.catalog_cli)
 
 Each sub-command lives in its own module and is imported only when used, so `python -m bot resolve`
 does not pay for the database layer and vice versa.
@@ -14,6 +15,7 @@ import sys
 COMMANDS = {
     "resolve": "bot.policy.cli",
     "db": "bot.db.cli",
+    "catalog": "bot.db.catalog_cli",
 }
 
 

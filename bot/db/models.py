@@ -293,3 +293,49 @@ class LedgerEntry(Base):
 
     case = relationship("AfterSalesCase")
     order = relationship("Order")
+
+
+class CatalogListing(Base):
+    """The shop's listing of one SKU as it is on sale now: its title, current price and service tags
+    (价保, 价保30天 …). The price a rule needs at a given moment comes from `CatalogPrice` (the history),
+    never from the buyer's words; `price_fen` is the newest history row, kept here for listings."""
+
+    __tablename__ = "catalog_listings"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "sku", name="uq_catalog_listings_shop_sku"),
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    shop_id = Column(Integer, ForeignKey("shops.id"), nullable=False, index=True)
+    sku = Column(String(64), nullable=False)
+    title = Column(String(200), nullable=False, default="")
+    price_fen = Column(Integer, nullable=False)
+    service_tags = Column(JSON, nullable=False, default=list)
+    created_at = _created_at()
+    updated_at = Column(AwareDateTime(), nullable=False, default=now_cn, onupdate=now_cn)
+
+    shop = relationship("Shop")
+    prices = relationship("CatalogPrice", back_populates="listing", order_by="CatalogPrice.effective_from",
+                          cascade="all, delete-orphan")
+
+
+class CatalogPrice(Base):
+    """One price of a listing from `effective_from` on, with who set it and why: the audit trail of
+    every price change (CLI, agent API, seed) and what price protection reads at the time of a request."""
+
+    __tablename__ = "catalog_prices"
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        Index("ix_catalog_prices_listing_from", "listing_id", "effective_from"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    listing_id = Column(Integer, ForeignKey("catalog_listings.id", ondelete="CASCADE"), nullable=False)
+    price_fen = Column(Integer, nullable=False)
+    effective_from = Column(AwareDateTime(), nullable=False)
+    changed_by = Column(String(80), nullable=False)  # "seed", "cli:<user>", "agent:<id>"
+    reason = Column(Text, nullable=False, default="")
+    created_at = _created_at()
+
+    listing = relationship("CatalogListing", back_populates="prices")

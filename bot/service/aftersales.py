@@ -27,6 +27,7 @@ from bot.policy.engine import resolve
 from bot.policy.loader import PolicyPack, load_pack
 from bot.policy.resolution import Option, Resolution
 from bot.service.casebuild import CaseInputs, policy_case
+from bot.service.pricing import is_price_difference, price_ledger_key, price_protection_fields
 from bot.service.summary import handoff_summary
 
 __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "OrderView", "CaseInputs",
@@ -290,8 +291,10 @@ class AfterSalesService:
             evidence = db_cases.evidence_kinds(session, case) if case is not None else []
         refusals = refusals if refusals is not None else (case.refusals if case is not None else 0)
         prior = queries.prior_claims(session, inputs.buyer_id, exclude_case_id=case.id if case else None)
+        extra = price_protection_fields(session, order, self.pack, inputs.now, inputs.price_now_fen) \
+            if inputs.intent == "price_protection" else None
         case_dict = policy_case(facts, inputs, evidence=evidence, refusals=refusals, prior_claims=prior,
-                                case_id=case.id if case else None)
+                                case_id=case.id if case else None, extra=extra)
         resolution = resolve(case_dict, self.pack)
         return Assessment(case.id if case else None, OrderView.of(order), resolution, refusals,
                           case.status if case else "open")
@@ -313,13 +316,25 @@ class AfterSalesService:
         granted, seen = [], {}
         for part in offer.parts:
             seen[part.kind] = seen.get(part.kind, 0) + 1
-            key = idempotency_key(case.id, offer.rule, step, part.kind, seen[part.kind])
-            entry, created = ledger.grant(
-                session, key, kind=part.kind, amount_fen=part.amount_fen, rule_id=offer.rule,
-                seed_rule=offer.seed_rule, case_id=case.id, order_id=order.id, buyer_id=case.buyer_id,
-                approved_by=approved_by, state=part.state, note=offer.explanation[:500])
+            key = ledger_key(case.id, order.id, offer, step, part.kind, seen[part.kind])
+            try:
+                entry, created = ledger.grant(
+                    session, key, kind=part.kind, amount_fen=part.amount_fen, rule_id=offer.rule,
+                    seed_rule=offer.seed_rule, case_id=case.id, order_id=order.id, buyer_id=case.buyer_id,
+                    approved_by=approved_by, state=part.state, note=offer.explanation[:500])
+            except ledger.LedgerConflict as exc:
+                # the same price drop was refunded at the same moment in another case: never twice
+                raise NothingToAccept(f"case {case.id}: {exc}") from exc
             granted.append(GrantedPart(entry.kind, entry.amount_fen, entry.state, key, created))
         return granted
+
+
+def ledger_key(case_id: int, order_id: int, option: Option, step: int, kind: str, occurrence: int = 1) -> str:
+    """The ledger key of one part of an accepted option: per order line and price for a price difference
+    (bot.service.pricing), else per case, rule, step and part."""
+    if is_price_difference(option):
+        return price_ledger_key(order_id, option, occurrence)
+    return idempotency_key(case_id, option.rule, step, kind, occurrence)
 
 
 def idempotency_key(case_id: int, rule: str, step: int, kind: str, occurrence: int = 1) -> str:

@@ -241,7 +241,8 @@ def context_from_tracker(conversation_id: str, tracker: dict, parse: dict,
         buyer_messages=texts, parse=parse, conversation_id=conversation_id, buyer_id=conversation_id,
         problem=slots.get("problem") or None, order_number=slots.get("order_number") or None,
         case_id=int(case_id) if case_id not in (None, "") else None, usable=slots.get("usable"),
-        return_shipping_quote_fen=quote_fen(slots.get("return_shipping_quote")), photo_refs=refs)
+        return_shipping_quote_fen=quote_fen(slots.get("return_shipping_quote")), photo_refs=refs,
+        price_claimed_fen=quote_fen(slots.get("price_now")))
 
 
 # ---------------------------------------------------------------------- acting
