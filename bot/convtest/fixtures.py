@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import select, text, update
 
 from bot.clock import CN_TZ, now_cn
-from bot.db import migrate
+from bot.db import catalog, migrate
 from bot.db.ledger import grant
 from bot.db.models import (
     AfterSalesCase,
@@ -107,6 +107,17 @@ def build_own_fixtures(session, conversation: Conversation, sender: str, now: da
         order = orders.get(claim.order) or session.execute(
             select(Order).where(Order.order_number == claim.order)).scalar_one()
         _prior_claim(session, claim, order, sender, now)
+    session.flush()
+    platform = conversation.buyer.platform
+    for listing in conversation.catalog:
+        shop = shops.get(platform) or _shop(session, platform)
+        shops[platform] = shop
+        session.flush()
+        catalog.upsert_listing(session, shop, listing.sku, title=listing.title or listing.sku,
+                               service_tags=listing.service_tags)
+        for price in listing.prices:
+            catalog.set_price(session, shop.code, listing.sku, yuan_to_fen(price.price), changed_by="seed",
+                              reason="conversation test fixture", effective_from=resolve_time(price.since, now))
     session.flush()
 
 

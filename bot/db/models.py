@@ -259,6 +259,10 @@ class Handoff(Base):
     created_at = _created_at()
     taken_at = Column(AwareDateTime())
     closed_at = Column(AwareDateTime())
+    # the platform's deadline for acting on it (bot.service.deadlines, from the rule pack), and which one
+    deadline_at = Column(AwareDateTime())
+    deadline_kind = Column(String(24))
+    deadline_rule = Column(String(80))
 
     case = relationship("AfterSalesCase")
 

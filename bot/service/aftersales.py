@@ -27,6 +27,8 @@ from bot.policy.engine import resolve
 from bot.policy.loader import PolicyPack, load_pack
 from bot.policy.resolution import Option, Resolution
 from bot.service.casebuild import CaseInputs, policy_case
+from bot.clock import now_cn
+from bot.service.deadlines import handoff_deadline
 from bot.service.pricing import is_price_difference, price_ledger_key, price_protection_fields
 from bot.service.summary import handoff_summary
 
@@ -231,7 +233,10 @@ class AfterSalesService:
                 db_cases.update_case(session, case, summary=summary)
             elif inputs is not None and inputs.order_number:
                 summary += f"；订单：{inputs.order_number}；问题：{inputs.intent}"
-            handoff = db_cases.create_handoff(session, conversation_id, reason, summary, case=case)
+            intent = case.intent if case is not None else (inputs.intent if inputs is not None else None)
+            deadline = handoff_deadline(self.pack, intent, reason, inputs.now if inputs is not None else now_cn())
+            handoff = db_cases.create_handoff(session, conversation_id, reason, summary, case=case,
+                                              deadline=deadline)
             return HandoffResult(handoff.id, summary, case.id if case else None)
 
     def record_invoice(self, buyer_id: str, order_number: str, *, title: str, tax_number: str = "",

@@ -23,6 +23,8 @@ from bot.copilot import ConversationContext, CopilotError, quote_fen
 from bot.db import cases as db_cases
 from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import DatabaseUnavailable, session_scope
+from bot.policy.loader import load_pack
+from bot.service.deadlines import handoff_deadline, queue_state
 from bot.service.summary import INTENT_NAMES
 from bot.web import transcript
 from bot.web.auth import require_agent
@@ -62,7 +64,8 @@ def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[
     with session_scope(db_url) as session:
         handoffs = list(session.execute(select(Handoff).where(Handoff.status != "closed")
                                         .order_by(Handoff.created_at, Handoff.id)).scalars())
-        since = now_cn() - LIVE_WINDOW
+        now = now_cn()
+        since = now - LIVE_WINDOW
         cases = list(session.execute(select(AfterSalesCase).where(AfterSalesCase.updated_at >= since,
                                                                   AfterSalesCase.conversation_id.isnot(None))
                                      .order_by(AfterSalesCase.updated_at.desc())).scalars())
@@ -75,7 +78,10 @@ def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[
             row = {"conversation_id": handoff.conversation_id, "handoff_id": handoff.id, "status": handoff.status,
                    "reason": handoff.reason, "summary": handoff.summary, "agent_id": handoff.agent_id,
                    "since": handoff.created_at.isoformat() if handoff.created_at else None}
+            row.update(_deadline_row(handoff, now))
             (waiting if handoff.status == "waiting" else taken).append(row)
+        # the platform's deadlines decide the order: overdue first, then the least time left; none last
+        waiting.sort(key=lambda r: (r["deadline"] is None, r["seconds_left"] if r["seconds_left"] is not None else 0))
         live = []
         for case in cases:
             if case.conversation_id in seen:
@@ -89,6 +95,24 @@ def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[
                 seen.add(conversation_id)
                 live.append({"conversation_id": conversation_id, "status": "bot", "summary": "", "since": None})
     return {"waiting": waiting, "taken": taken, "live": live}
+
+
+def _deadline_row(handoff: Handoff, now) -> dict[str, Any]:
+    """The hand-off's deadline (stored when it was queued; an older row gets it from the pack now)."""
+    due, kind = handoff.deadline_at, handoff.deadline_kind
+    if due is None and handoff.created_at is not None:
+        intent = handoff.case.intent if handoff.case is not None else None
+        computed = handoff_deadline(load_pack(), intent, handoff.reason or "", handoff.created_at)
+        if computed is not None:
+            due, kind = computed.due_at, computed.kind
+    state = queue_state(due, now, kind)
+    state.update(deadline_kind=kind, deadline_label=DEADLINE_LABELS.get(kind or "", ""))
+    return state
+
+
+# what each deadline is for (its hours come from the rule pack, see bot.service.deadlines)
+DEADLINE_LABELS = {"question": "咨询（工作日计时）", "complaint": "投诉", "return_request": "退换货",
+                   "refund_dispute": "退款（超时买家可申请平台介入）"}
 
 
 @agent_bp.get("/api/agent/conversations/<conversation_id>")

@@ -1,4 +1,4 @@
-"""The shop's catalog: a listing per SKU (current price, service tags) and its price history (who, when, why).
+"""The shop's catalog, and the hand-offs' deadlines: a listing per SKU (current price, service tags) and its price history (who, when, why).
 
 Price protection (价保) reads the listing's price at the time of the request from here, never from the
 buyer's words. New tables only; nothing existing changes.
@@ -48,9 +48,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_prices'))
     )
     op.create_index('ix_catalog_prices_listing_from', 'catalog_prices', ['listing_id', 'effective_from'], unique=False)
+    # the agents' queue: each hand-off's deadline from the rule pack (bot.service.deadlines)
+    with op.batch_alter_table('handoffs') as batch:
+        batch.add_column(sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('deadline_kind', sa.String(length=24), nullable=True))
+        batch.add_column(sa.Column('deadline_rule', sa.String(length=80), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('handoffs') as batch:
+        batch.drop_column('deadline_rule')
+        batch.drop_column('deadline_kind')
+        batch.drop_column('deadline_at')
     op.drop_index('ix_catalog_prices_listing_from', table_name='catalog_prices')
     op.drop_table('catalog_prices')
     op.drop_index(op.f('ix_catalog_listings_shop_id'), table_name='catalog_listings')
