@@ -94,3 +94,25 @@ def test_the_waiting_list_is_ordered_by_deadline(demo_url):
     assert [row["conversation_id"] for row in waiting] == ["overdue", "dispute", "later"]
     assert waiting[0]["overdue"] and waiting[0]["seconds_left"] < 0
     assert waiting[1]["dispute_risk"] and not waiting[2]["dispute_risk"]
+
+
+def test_the_report_shows_the_share_handled_within_the_deadline(demo_url):
+    from bot.db.session import make_engine
+    from bot.report.figures import build_report
+    from bot.report.period import Period
+    from bot.report.settings import ReportSettings
+
+    now = now_cn()
+    with session_scope(demo_url) as session:
+        for conversation, due_in, taken_after in (("on_time", 5, 1), ("late", 1, 4), ("overdue", -1, None),
+                                                  ("not_due", 10, None)):
+            handoff = db_cases.create_handoff(session, conversation, "request_human",
+                                              deadline=Deadline("question", now + timedelta(hours=due_in), "B-t"))
+            handoff.created_at = now - timedelta(hours=2)
+            if taken_after is not None:
+                handoff.taken_at, handoff.status = handoff.created_at + timedelta(hours=taken_after), "taken"
+    period = Period.last_days(7, now)
+    report = build_report(period, make_engine(demo_url), None, ReportSettings(tracker_url=None), now=now + timedelta(hours=4))
+    row = next(r for r in report.deadlines if r.kind == "all")
+    assert (row.in_time, row.late, row.waiting_not_due) == (1, 2, 1) and row.share == round(1 / 3, 4)
+    assert report.to_dict()["deadlines"][0]["share"] is not None

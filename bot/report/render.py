@@ -60,6 +60,8 @@ def tables(report: Report) -> dict[str, Table]:
     result["scenarios"] = (("intent", "rule_id", "rule_title", "sku", "product", "cases", "order_numbers"), [
         (s.intent, s.rule_id, s.rule_title, s.sku, s.product, s.cases, " ".join(s.order_numbers))
         for s in report.scenarios])
+    result["deadlines"] = (("kind", "handoffs", "in_time", "late", "waiting_not_due", "share"), [
+        (r.kind, r.handoffs, r.in_time, r.late, r.waiting_not_due, _pct(r.share)) for r in report.deadlines])
     score = report.score.to_dict()
     rows = [(p["part"], p["title"], p["problems"], p["orders"], "-" if p["rate"] is None else p["rate"],
              _num(p["score"]), _num(p["reference"]), _num(p["versus_reference"])) for p in score["parts"]]

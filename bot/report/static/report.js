@@ -142,6 +142,13 @@
     });
   }
 
+  // Hand-offs taken by an agent within the platform's deadline (bot.service.deadlines).
+  function deadlineCard(rows) {
+    const all = rows.find((r) => r.kind === "all");
+    const share = all && all.share !== null ? (all.share * 100).toFixed(0) + "%" : "-";
+    return card("时限内处理", share, all ? `${all.in_time} 准时 / ${all.late} 超时，${all.waiting_not_due} 未到期` : "无转人工");
+  }
+
   function card(label, value, sub) {
     const node = el("div", { class: "card" });
     node.appendChild(el("div", { class: "label" }, label));
@@ -164,7 +171,8 @@
         "机器人单独：" + duration(data.cases.median_bot_resolution_s)),
       card("重复索赔买家", String(data.repeat_claimers.length), "本期 ≥2 次获赔"),
       card("服务体验总分", data.score.total === null ? "-" : data.score.total.toFixed(1),
-        "参考 " + data.score.reference_total.toFixed(1)));
+        "参考 " + data.score.reference_total.toFixed(1)),
+      deadlineCard(data.deadlines || []));
 
     const notes = $("notes");
     notes.hidden = !data.notes.length;
