@@ -1,0 +1,50 @@
+"""bot.clarify: 猜你想问 buttons from the intent ranking."""
+from __future__ import annotations
+
+import json
+
+from bot.clarify import HUMAN_BUTTON, clarification_buttons, intent_payload, likely_options
+
+RANKING = [
+    {"name": "nlu_fallback", "confidence": 0.5},
+    {"name": "damaged", "confidence": 0.31},
+    {"name": "greet", "confidence": 0.2},
+    {"name": "leaking", "confidence": 0.18},
+    {"name": "quality_issue", "confidence": 0.12},
+    {"name": "minor_defect", "confidence": 0.09},
+]
+
+
+def test_offers_the_three_most_likely_problems_then_a_human() -> None:
+    buttons = clarification_buttons(RANKING)
+    assert [b["payload"] for b in buttons] == ["/damaged", "/leaking", "/quality_issue", "/request_human"]
+    assert [b["title"] for b in buttons][:1] == ["商品破损"]
+    assert buttons[-1] == HUMAN_BUTTON
+
+
+def test_never_offers_social_intents_or_the_fallback_itself() -> None:
+    offered = {option.intent for option in likely_options(RANKING, max_options=10)}
+    assert "greet" not in offered and "nlu_fallback" not in offered
+
+
+def test_drops_options_far_below_the_best() -> None:
+    ranking = [{"name": "invoice", "confidence": 0.9}, {"name": "damaged", "confidence": 0.05}]
+    assert [o.intent for o in likely_options(ranking)] == ["invoice"]
+
+
+def test_only_the_human_button_when_nothing_is_offerable() -> None:
+    assert clarification_buttons([{"name": "greet", "confidence": 0.4}]) == [HUMAN_BUTTON]
+    assert clarification_buttons([]) == [HUMAN_BUTTON]
+
+
+def test_payload_carries_the_entities_of_the_unclear_message() -> None:
+    entities = [
+        {"entity": "order_number", "value": "886600010001"},
+        {"entity": "order_number", "value": "999"},  # the first one counts
+        {"entity": "amount", "value": 1300},
+        {"entity": "colour", "value": "red"},  # not carried
+    ]
+    payload = clarification_buttons(RANKING, entities)[0]["payload"]
+    assert payload.startswith("/damaged{")
+    assert json.loads(payload[len("/damaged"):]) == {"order_number": "886600010001", "amount": 1300}
+    assert intent_payload("invoice") == "/invoice"
