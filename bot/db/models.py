@@ -54,6 +54,8 @@ INVOICE_STATUSES = ("requested", "issued", "refused")
 HANDOFF_STATUSES = ("waiting", "taken", "closed")
 LEDGER_KINDS = ("compensation", "review_rebate", "refund", "reship", "voucher", "points", "shipping_subsidy")
 LEDGER_STATES = ("promised", "paid", "cancelled")
+SATISFACTION_RATINGS = ("satisfied", "neutral", "unsatisfied")  # 满意 / 一般 / 不满意
+RESOLVERS = ("bot", "agent")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:
@@ -343,3 +345,33 @@ class CatalogPrice(Base):
     created_at = _created_at()
 
     listing = relationship("CatalogListing", back_populates="prices")
+
+
+class SatisfactionSurvey(Base):
+    """The buyer's satisfaction with one ended case (满意度): the question was asked at `asked_at` (one row per
+    case, so never twice), the answer fills `rating` and the optional `comment`. The case's intent, how it
+    ended (`resolution_kind`: the accepted offer's kind, or what the agent chose) and who ended it are copied
+    here when asked, so the report reads one table and a later change to the case does not rewrite history."""
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (
+        _one_of("rating", SATISFACTION_RATINGS),
+        _one_of("resolver", RESOLVERS),
+        Index("ix_satisfaction_surveys_asked_at", "asked_at"),  # the report filters by period
+    )
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id", ondelete="CASCADE"), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    buyer_id = Column(String(64), nullable=False)
+    order_number = Column(String(32))
+    intent = Column(String(40), nullable=False)
+    resolution_kind = Column(String(40), nullable=False)
+    resolver = Column(String(8), nullable=False)  # "bot" or "agent"
+    resolved_by = Column(String(80), nullable=False)  # "bot" or "agent:<id>"
+    asked_at = Column(AwareDateTime(), nullable=False, default=now_cn)
+    rating = Column(String(16))  # None until the buyer answers
+    comment = Column(Text)
+    answered_at = Column(AwareDateTime())
+
+    case = relationship("AfterSalesCase")

@@ -30,6 +30,7 @@ from bot.service.casebuild import CaseInputs, policy_case
 from bot.clock import now_cn
 from bot.service.deadlines import handoff_deadline
 from bot.service.pricing import is_price_difference, price_ledger_key, price_protection_fields
+from bot.service import satisfaction
 from bot.service.summary import handoff_summary
 
 __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "OrderView", "CaseInputs",
@@ -209,6 +210,22 @@ class AfterSalesService:
             db_cases.update_case(session, case, status="resolved", last_resolution=assessment.resolution.to_dict(),
                                  summary=handoff_summary(assessment, inputs, reason="accepted"))
             return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False)
+
+    # ------------------------------------------------------------------ satisfaction (满意度)
+
+    def ask_satisfaction(self, buyer_id: str, case_id: int, *, resolution_kind: str,
+                         resolved_by: str = "bot") -> Optional[int]:
+        """The case just ended: record the question (its id), or None when this case was asked before."""
+        with self._session() as session:
+            case = self._own_case(session, buyer_id, case_id)
+            survey = satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=resolved_by)
+            return survey.id if survey is not None else None
+
+    def rate(self, conversation_id: str, rating: str, comment: Optional[str] = None, *,
+             case_id: Optional[int] = None) -> "satisfaction.AnswerResult":
+        """The buyer's answer to the question asked in this conversation (the first answer stands)."""
+        with self._session() as session:
+            return satisfaction.answer(session, conversation_id, rating, comment, case_id=case_id)
 
     def is_ladder_offer(self, assessment: Assessment) -> bool:
         """True while a concrete step of a ladder (LADDER_FAMILIES) is on the table (not a question, not
