@@ -24,6 +24,7 @@ from bot.db import cases as db_cases
 from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.policy.loader import load_pack
+from bot.service import satisfaction
 from bot.service.deadlines import handoff_deadline, queue_state
 from bot.service.summary import INTENT_NAMES
 from bot.web import transcript
@@ -370,6 +371,66 @@ async def hand_back(request: Request, conversation_id: str) -> HTTPResponse:
     except RasaUnavailable as exc:
         return _error(str(exc), 502)
     return json({"paused": False})
+
+
+@agent_bp.post("/api/agent/conversations/<conversation_id>/resolve")
+@require_agent
+async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
+    """结案: {"case_id"?, "resolution_kind"?}. The agent ends the conversation's case: its hand-offs close, the
+    bot answers again, and the buyer is asked once how satisfied they are (满意 / 一般 / 不满意 buttons that name
+    the case). Refused (409, nothing changed) while the bot has an offer pending or a form open: the buyer is
+    in the middle of a negotiation."""
+    body = request.json or {}
+    case_id = _int(body["case_id"]) if body.get("case_id") not in (None, "") else None
+    kind = str(body["resolution_kind"])[:40] if body.get("resolution_kind") else None
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 503)
+    busy = mid_negotiation(tracker)
+    if busy:
+        return _error(f"the buyer is in the middle of a negotiation ({busy}); finish it first", 409)
+    try:
+        done = await in_thread(request, _resolve_case, request.app.ctx.db_url, conversation_id,
+                               request.ctx.agent_id, case_id, kind)
+    except satisfaction.NoCaseToResolve as exc:
+        return _error(str(exc), 404)
+    except DatabaseUnavailable as exc:
+        return _error(f"order database unavailable: {exc}", 503)
+    now = time.time()
+    events: list[dict[str, Any]] = []
+    if transcript.is_paused(tracker):
+        events.append({"event": "resume", "timestamp": now})
+    events.append({"event": "slot", "name": "handoff", "value": False, "timestamp": now})
+    if done.survey_id is not None:
+        events += [{"event": "slot", "name": "satisfaction_case", "value": done.case_id, "timestamp": now},
+                   {"event": "bot", "text": satisfaction.SURVEY_TEXT, "timestamp": now,
+                    "data": {"buttons": satisfaction.survey_buttons(done.case_id)},
+                    "metadata": {"agent_id": request.ctx.agent_id, "message_key": f"satisfaction:{done.case_id}"}}]
+    try:
+        await request.app.ctx.rasa.append_events(conversation_id, events)
+    except RasaUnavailable as exc:
+        # the case is resolved and the survey row written; the question did not reach the buyer
+        return json({"case_id": done.case_id, "asked": False, "error": str(exc)}, status=502)
+    return json({"case_id": done.case_id, "resolution_kind": done.resolution_kind,
+                 "asked": done.survey_id is not None, "paused": False})
+
+
+def mid_negotiation(tracker: dict) -> str:
+    """Why the buyer must not be interrupted now ("" when they may): a form open or an offer pending."""
+    loop = (tracker.get("active_loop") or {}).get("name")
+    if loop:
+        return f"form {loop} open"
+    if (tracker.get("slots") or {}).get("offer_pending"):
+        return "an offer is pending"
+    return ""
+
+
+def _resolve_case(db_url: Optional[str], conversation_id: str, agent_id: str, case_id: Optional[int],
+                  kind: Optional[str]) -> satisfaction.AgentResolution:
+    with session_scope(db_url) as session:
+        return satisfaction.resolve_by_agent(session, conversation_id, agent_id, case_id=case_id,
+                                             resolution_kind=kind)
 
 
 def _take_handoff(db_url: Optional[str], conversation_id: str, agent_id: str) -> Optional[dict[str, Any]]:

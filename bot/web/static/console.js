@@ -124,6 +124,7 @@
       state.lastSeq = Math.max(state.lastSeq, body.last_seq);
       $("takeover").disabled = body.paused;
       $("handback").disabled = !body.paused;
+      $("resolve").disabled = !body.slots || !body.slots.case_id;
       const buyerSeq = Math.max(-1, ...body.messages.filter((m) => m.role === "buyer").map((m) => m.seq));
       if (buyerSeq > state.lastBuyerSeq) { state.lastBuyerSeq = buyerSeq; loadSuggestion(); }
     } catch (error) { /* retried */ }
@@ -277,6 +278,15 @@
     if (!state.current) return;
     try { await api("/api/agent/conversations/" + encodeURIComponent(state.current) + "/handback", { method: "POST" }); }
     catch (error) { showError(error.message); }
+    refreshThread(); refreshList();
+  });
+
+  $("resolve").addEventListener("click", async () => {
+    if (!state.current) return;
+    try {
+      const done = await api("/api/agent/conversations/" + encodeURIComponent(state.current) + "/resolve", { method: "POST" });
+      showError(done.asked ? "已结案，已请买家评价" : "已结案（这个售后之前已邀请过评价）");
+    } catch (error) { showError(error.message); }
     refreshThread(); refreshList();
   });
 
