@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.db.models import AfterSalesCase, Handoff, LedgerEntry, Order, OrderItem, Shipment
 from bot.report import tracker
 from bot.report.period import Period
+from bot.report.satisfaction import SatisfactionFigures, satisfaction_figures
 from bot.report.score import LOGISTICS_INTENTS, PRODUCT_INTENTS, ServiceScore, service_score
 from bot.report.settings import ReportSettings
 
@@ -131,6 +132,7 @@ class Report:
     score: ServiceScore
     notes: tuple[str, ...] = field(default=())
     deadlines: tuple[DeadlineRow, ...] = field(default=())  # hand-offs against their platform deadline
+    satisfaction: SatisfactionFigures | None = None  # buyers' answers when their cases ended
 
     @property
     def compensation_total_fen(self) -> int:
@@ -166,6 +168,7 @@ class Report:
             "repeat_claimers": [asdict(r) for r in self.repeat_claimers],
             "scenarios": [{**asdict(s), "order_numbers": list(s.order_numbers)} for s in self.scenarios],
             "deadlines": [{**asdict(r), "share": r.share} for r in self.deadlines],
+            "satisfaction": self.satisfaction.to_dict() if self.satisfaction is not None else None,
             "score": self.score.to_dict(),
             "notes": list(self.notes),
         }
@@ -198,6 +201,7 @@ def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | No
             scenarios = _scenarios(app, period, settings, titles)
             score = service_score(_score_problems(app, period, now), _orders_paid(app, period), settings.score)
             deadlines = _deadline_figures(app, period, now)
+            satisfaction = satisfaction_figures(app, period)
         tracker_read = tracker_future.result()
 
     conversations, intents, trend = None, (), {}
@@ -211,7 +215,7 @@ def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | No
             notes.append("the tracker store lacks the report's indexes: slow on a large store "
                          "(create them with `python -m bot.report tracker-index`)")
     return Report(period, now, tracker_read is not None, conversations, intents, trend, case_figures, by_kind,
-                  by_rule, by_approver, unpaid, claimers, scenarios, score, tuple(notes), deadlines)
+                  by_rule, by_approver, unpaid, claimers, scenarios, score, tuple(notes), deadlines, satisfaction)
 
 
 def _read_tracker(engine: Engine | None, period: Period, tail: datetime):
