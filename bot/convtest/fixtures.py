@@ -27,6 +27,7 @@ from bot.db.models import (
     LedgerEntry,
     Order,
     OrderItem,
+    SatisfactionSurvey,
     Shipment,
     Shop,
 )
@@ -55,6 +56,7 @@ class Outcome:
     handoffs: list[dict]  # {reason, summary}
     invoice_requests: list[dict]
     case_status: Optional[str]
+    satisfaction: list[dict] = field(default_factory=list)  # {rating, comment, intent, resolution_kind, resolver}
 
 
 class FixtureBuilder:
@@ -240,6 +242,9 @@ def outcome(prepared: Prepared) -> Outcome:
                     if i.id not in seen.get("invoice_requests", ())]
         cases = [c for c in session.execute(select(AfterSalesCase).order_by(AfterSalesCase.id)).scalars()
                  if c.id not in seen.get("cases", ())]
-        return Outcome(ledger, handoffs, invoices, cases[-1].status if cases else None)
+        surveys = [{"rating": v.rating, "comment": v.comment, "intent": v.intent,
+                    "resolution_kind": v.resolution_kind, "resolver": v.resolver}
+                   for v in session.execute(select(SatisfactionSurvey).order_by(SatisfactionSurvey.id)).scalars()]
+        return Outcome(ledger, handoffs, invoices, cases[-1].status if cases else None, surveys)
 
 

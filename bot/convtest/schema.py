@@ -343,12 +343,22 @@ class InvoiceExpectation(Strict):
     kind: Optional[str] = None
 
 
+class SatisfactionExpectation(Strict):
+    """One stored satisfaction survey: `rating` null = asked, not answered yet."""
+    rating: Optional[str] = None
+    comment: Optional[str] = None
+    intent: Optional[str] = None
+    resolution_kind: Optional[str] = None
+    resolver: Optional[str] = None  # bot, agent
+
+
 class Expect(Strict):
     ledger: Optional[List[LedgerExpectation]] = None  # exactly these rows (any order); [] = nothing granted
     handoff: Optional[bool] = None
     handoff_reason: Optional[str] = None  # text contained in the hand-off's reason
     invoice_requests: Optional[List[InvoiceExpectation]] = None
     case_status: Optional[str] = None  # status of the conversation's latest case (offered, resolved, ...)
+    satisfaction: Optional[List[SatisfactionExpectation]] = None  # exactly these surveys, in order; [] = never asked
     slots: Dict[str, Any] = {}  # slot values at the end of the conversation
 
 

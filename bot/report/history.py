@@ -443,12 +443,12 @@ class _Generator:
 
 
 # What the history's accepted offers were, by intent (the live bot stores the accepted option's kind).
-_RESOLUTION_KINDS = {"damaged": "compensation_ladder", "leaking": "compensation_ladder",
+_RESOLUTION_KINDS = {"damaged": "compensation_with_rebate", "leaking": "compensation_with_rebate",
                      "quality_issue": "compensation_ladder", "minor_defect": "small_compensation",
                      "missing_item": "reship_missing", "wrong_item": "exchange", "not_received": "compensation",
                      "late_shipment": "late_shipping_compensation", "not_as_described": "return_refund",
                      "no_reason_return": "seven_day_return", "cancel_order": "refund_before_shipping",
-                     "price_protection": "price_difference", "request_compensation": "voucher"}
+                     "price_protection": "price_difference_refund", "request_compensation": "voucher"}
 
 
 def _amount(amount: int | str, price: int) -> int:
