@@ -27,6 +27,7 @@ from bot.scripts import reply_variables
 from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
 from bot.service.aftersales import AlreadyCompensated
 from bot.service.aftersales import RETURN_OFFER_KINDS
+from bot.service.satisfaction import parse_rating_message
 
 logger = logging.getLogger(__name__)
 
@@ -186,9 +187,11 @@ class ActionAcceptOffer(Action):
         granted = d.granted_text(acceptance.parts)
         if acceptance.already_accepted and not acceptance.resent:  # a re-sent 好的 gets the first reply again
             d.utter(dispatcher, "utter_offer_already_accepted", granted=granted)
-        else:
-            d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))
-        return [*d.no_offer(), SlotSet("pending_need", "none")]
+            return [*d.no_offer(), SlotSet("pending_need", "none")]
+        d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))
+        # the case ended here, settled by the bot: the buyer's satisfaction, asked once
+        survey = d.ask_satisfaction(dispatcher, tracker, case_id, acceptance.assessment.offer.kind)
+        return [*d.no_offer(), SlotSet("pending_need", "none"), *survey]
 
 
 class ActionRefuseOffer(Action):
@@ -243,6 +246,35 @@ class ActionHandOff(Action):
         inputs = d.case_inputs(tracker) if tracker.get_slot("problem") else None
         response = "utter_complaint_handoff" if intent == "complaint_escalation" else "utter_handoff_human"
         return d.hand_off(dispatcher, tracker, intent, inputs, case_id, response=response)
+
+
+class ActionRecordSatisfaction(Action):
+    """满意 / 一般 / 不满意 tapped (/rate_satisfaction{"rating": ..., "comment"?: ..., "case"?: ...}): store the
+    answer with the case asked about; the first answer stands."""
+
+    def name(self) -> Text:
+        return "action_record_satisfaction"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        message = parse_rating_message(d.latest_text(tracker))
+        if message.rating is None:
+            d.utter(dispatcher, "utter_default")
+            return []
+        case_id = message.case_id if message.case_id is not None else d.int_slot(tracker, "satisfaction_case")
+        try:
+            result = d.service(tracker).rate(tracker.sender_id, message.rating, message.comment, case_id=case_id)
+        except DatabaseUnavailable:
+            logger.error("satisfaction answer not stored: database unavailable (%s)", tracker.sender_id)
+            d.utter(dispatcher, "utter_db_unavailable_no_handoff")
+            return []
+        if result.status == "not_asked":
+            d.utter(dispatcher, "utter_satisfaction_not_asked")
+        elif result.status == "already_answered":
+            d.utter(dispatcher, "utter_satisfaction_already_answered")
+        else:
+            d.utter(dispatcher, "utter_satisfaction_sorry" if result.rating == "unsatisfied"
+                    else "utter_satisfaction_thanks")
+        return [SlotSet("satisfaction_case", None)]
 
 
 class ActionAnswerDigression(Action):

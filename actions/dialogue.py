@@ -252,6 +252,14 @@ def case_id_slot(tracker: Tracker) -> Optional[int]:
     return int(value) if value not in (None, "") else None
 
 
+def int_slot(tracker: Tracker, name: str) -> Optional[int]:
+    value = tracker.get_slot(name)
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 def is_after_sales(intent: str) -> bool:
     return intent in AFTER_SALES_INTENTS
 
@@ -423,6 +431,24 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
     if not quiet:
         utter(dispatcher, response)
     return events
+
+
+def ask_satisfaction(dispatcher: CollectingDispatcher, tracker: Tracker, case_id: int, resolution_kind: str,
+                     resolved_by: str = "bot") -> list[EventType]:
+    """The case just ended: ask 满意 / 一般 / 不满意 once (bot.service.satisfaction). Never inside a form (an
+    offer accepted there would be the form's business); a failure to record it never spoils the acceptance."""
+    if tracker.active_loop_name:
+        return []
+    try:
+        asked = service(tracker).ask_satisfaction(tracker.sender_id, case_id, resolution_kind=resolution_kind,
+                                                  resolved_by=resolved_by)
+    except Exception:  # noqa: BLE001 - the grant is written; a missing survey is only a missing figure
+        logger.exception("satisfaction question not recorded for case %s", case_id)
+        return []
+    if asked is None:
+        return []  # asked about this case before: never twice
+    utter(dispatcher, "utter_ask_satisfaction")
+    return [SlotSet("satisfaction_case", case_id)]
 
 
 def no_offer() -> list[EventType]:

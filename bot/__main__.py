@@ -3,6 +3,7 @@
   resolve   read a case as JSON on stdin, print the policy engine's resolution (bot.policy.cli)
   db        create/upgrade the database schema and seed the demo shop (bot.db.cli)
   nlu       training data: which labelled chat logs training uses, export agents' corrections (bot.nlu_cli)
+  catalog   the shop's listings and prices: list, show SKU, set-price SKU 18.00 (bot.db.catalog_cli)
 
 Each sub-command lives in its own module and is imported only when used, so `python -m bot resolve`
 does not pay for the database layer and vice versa.
@@ -16,6 +17,7 @@ COMMANDS = {
     "resolve": "bot.policy.cli",
     "db": "bot.db.cli",
     "nlu": "bot.nlu_cli",
+    "catalog": "bot.db.catalog_cli",
 }
 
 

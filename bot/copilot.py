@@ -34,8 +34,9 @@ from bot.policy.loader import PolicyPack, load_pack_in_service, pack_rejection, 
 from bot.policy.resolution import Option, Resolution
 from bot.policy.types import AFTER_SALES_INTENTS
 from bot.scripts import ScriptBook, describe_parts, reply_variables
-from bot.service import CaseInputs, OrderView, defect_from_text, idempotency_key, usable_from_text
-from bot.service.aftersales import NON_OFFER_KINDS, AfterSalesService, cash_fen
+from bot.service import CaseInputs, OrderView, defect_from_text, usable_from_text
+from bot.service.aftersales import NON_OFFER_KINDS, AfterSalesService, cash_fen, ledger_key
+from bot.service.pricing import price_protection_fields
 from bot.service.casebuild import policy_case
 from bot.service.summary import INTENT_NAMES
 
@@ -74,6 +75,7 @@ class ConversationContext:
     photo_refs: tuple[str, ...] = ()
     parses: tuple[dict, ...] = ()  # parses of earlier messages (raw-message mode), to find the problem
     now: Optional[datetime] = None
+    price_claimed_fen: Optional[int] = None  # the dialogue's price_now slot: the price the buyer stated
 
 
 @dataclass
@@ -146,7 +148,8 @@ class Copilot:
             if loaded is not None and problem:
                 inputs = self._inputs(context, buyer_id, problem, loaded.order.order_number)
                 at = time.perf_counter()
-                resolution = self._resolve(loaded, inputs, pack, prior_claims=_claim_count(claims))
+                resolution = self._resolve(loaded, inputs, pack, prior_claims=_claim_count(claims),
+                                           session=session)
                 timings["policy"] = time.perf_counter() - at
                 at = time.perf_counter()
                 result.update(self._present(resolution, loaded, pack))
@@ -213,14 +216,18 @@ class Copilot:
             conversation_id=context.conversation_id or f"copilot:{buyer_id}", buyer_id=buyer_id, intent=problem,
             now=context.now or now_cn(), order_number=order_number, usable=usable, photo_refs=context.photo_refs,
             return_shipping_quote_fen=context.return_shipping_quote_fen,
-            defect=defect_from_text(opening) if problem == "minor_defect" else None)
+            defect=defect_from_text(opening) if problem == "minor_defect" else None,
+            price_now_fen=context.price_claimed_fen if problem == "price_protection" else None)
 
     @staticmethod
-    def _resolve(loaded: _Loaded, inputs: CaseInputs, pack: PolicyPack, prior_claims: int) -> Resolution:
-        case_dict = policy_case(queries.case_facts(loaded.order, item_skus=loaded.skus), inputs,
-                                evidence=loaded.evidence,
+    def _resolve(loaded: _Loaded, inputs: CaseInputs, pack: PolicyPack, prior_claims: int,
+                 session: Optional[Session] = None) -> Resolution:
+        # price protection: the catalog's price at the time of the request, as the bot sees it
+        extra = price_protection_fields(session, loaded.order, pack, inputs.now, inputs.price_now_fen) \
+            if session is not None and inputs.intent == "price_protection" else None
+        case_dict = policy_case(queries.case_facts(loaded.order, item_skus=loaded.skus), inputs, evidence=loaded.evidence,
                                 refusals=loaded.refusals, prior_claims=prior_claims,
-                                case_id=loaded.case.id if loaded.case else None)
+                                case_id=loaded.case.id if loaded.case else None, extra=extra)
         return resolve(case_dict, pack)
 
     def _present(self, resolution: Resolution, loaded: _Loaded, pack: PolicyPack) -> dict[str, Any]:
@@ -235,6 +242,7 @@ class Copilot:
             "case": {"id": case.id, "status": case.status, "refusals": case.refusals, "summary": case.summary}
             if case is not None else None,
             "current_draft": self._current_draft(resolution, view),
+            "price_protection": price_protection_figures(resolution),
         }
 
     def _option(self, index: int, option: Option, resolution: Resolution, view: OrderView,
@@ -286,13 +294,13 @@ class Copilot:
                 loaded.evidence.append("photo")
             inputs = self._inputs(context, case.buyer_id, case.intent, order.order_number)
             prior = queries.prior_claims(session, case.buyer_id, exclude_case_id=case.id)
-            resolution = self._resolve(loaded, inputs, self.pack, prior)
+            resolution = self._resolve(loaded, inputs, self.pack, prior, session=session)
             if not 0 <= option_index < len(resolution.options):
                 raise CopilotError(f"case {case_id} has no option {option_index}")
             option = resolution.options[option_index]
             if option.kind in NON_OFFER_KINDS or not option.parts:
                 raise CopilotError(f"option {option_index} ({option.kind}) grants nothing")
-            keys = [idempotency_key(case.id, option.rule, option_index, kind, n) for kind, n in _occurrences(option)]
+            keys = [ledger_key(case.id, order.id, option, option_index, kind, n) for kind, n in _occurrences(option)]
             self._refuse_other_settlement(session, case, order, option, option_index, keys,
                                           AfterSalesService(self.db_url, pack=self._pack), f"agent:{agent_id}")
             rows = []
@@ -337,6 +345,30 @@ class Copilot:
 
 
 # ---------------------------------------------------------------------- helpers (pure where possible)
+
+def price_protection_figures(resolution: Resolution) -> Optional[dict[str, Any]]:
+    """The figures the bot used for a price-protection request, for the agent to check: the catalog's price
+    at the time of the request, the unit price paid, the units, what was refunded before, the buyer's own
+    figure, the deadline and the rule."""
+    if resolution.resolved_as != "price_protection":
+        return None
+    option = next((o for o in resolution.options if "price_now_fen" in o.details), None)
+    deadline = (resolution.window or {}).get("price_protection_deadline")
+    figures: dict[str, Any] = {
+        "rule": resolution.options[0].rule if resolution.options else None,
+        "deadline": deadline.isoformat() if isinstance(deadline, datetime) else deadline,
+        "outcome": resolution.options[0].kind if resolution.options else resolution.current_offer.kind,
+    }
+    if option is not None:
+        details = option.details
+        figures.update(
+            price_now=fen_to_display(details["price_now_fen"]), price_source=details.get("price_source"),
+            paid_unit=fen_to_display(details["paid_unit_fen"]), units=details.get("units"),
+            already_refunded=fen_to_display(details.get("already_refunded_fen", 0)),
+            difference=fen_to_display(option.amount_fen),
+            claimed=fen_to_display(details["price_claimed_fen"]) if "price_claimed_fen" in details else None)
+    return figures
+
 
 def intent_summary(parse: dict) -> dict[str, Any]:
     """{"name", "confidence", "runner_up": {"name", "confidence"} | None} from a Rasa parse result."""

@@ -31,6 +31,7 @@ VARIABLES = (
     "order_number", "item", "amount", "limit", "compensation", "rebate", "total", "refund", "subsidy",
     "voucher", "points", "threshold", "quote", "deadline", "courier", "waybill", "expected", "evidence",
     "multiplier", "payout", "payout_amount", "shipping", "reason", "why", "granted", "followup", "records", "kind", "title", "tax",
+    "price_now", "price_paid", "claim",
 )
 
 PART_NAMES = {
@@ -50,6 +51,7 @@ DEADLINE_KEYS = {
     "utter_explain_ship_deadline": ("ship_deadline",),
     "utter_offer_price_difference": ("price_protection_deadline",),
     "utter_price_protection_expired": ("price_protection_deadline",),
+    "utter_price_difference_already_refunded": ("price_protection_deadline",),
     "utter_explain_after_sales_window": ("after_sales_deadline",),
     "utter_outside_window": ("after_sales_deadline", "seven_day_deadline", "price_protection_deadline"),
 }
@@ -175,8 +177,23 @@ def _option_variables(option: Any) -> dict[str, str]:
     if _get(option, "kind") == "return_with_shipping_subsidy":
         # limit = refund + the shop's shipping cap (13 yuan, or less for a partly faulty order)
         values["threshold"] = fen_to_display(limit - totals.get("refund", 0))
+    values.update(_price_variables(details))
     if _get(option, "kind") in ("fast_refund_info",):
         values["why"] = str(_get(option, "explanation", "")).rstrip("。")
+    return values
+
+
+def _price_variables(details: Mapping[str, Any]) -> dict[str, str]:
+    """Price protection: the catalog's price now, the unit price paid, and a word on a price the buyer
+    stated that the catalog does not show (the reply says which price counts)."""
+    values = {}
+    if details.get("price_now_fen") is not None:
+        values["price_now"] = fen_to_display(int(details["price_now_fen"]))
+    if details.get("paid_unit_fen") is not None:
+        values["price_paid"] = fen_to_display(int(details["paid_unit_fen"]))
+    claimed = details.get("price_claimed_fen")
+    if claimed is not None and details.get("price_source") == "catalog":
+        values["claim"] = f"您说的{fen_to_display(int(claimed))}元和商品页面的价格对不上，以页面价格为准哦。"
     return values
 
 

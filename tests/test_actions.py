@@ -34,7 +34,10 @@ from actions.forms import (
     ValidatePriceForm,
     ValidateQuoteForm,
 )
+from bot.db import catalog
+from bot.db.ledger import grant
 from bot.db.migrate import upgrade
+from bot.money import yuan_to_fen
 from bot.clock import parse_time
 from bot.db.models import AfterSalesCase, Handoff, InvoiceRequest, LedgerEntry, Order
 from bot.db.cases import record_upload
@@ -387,15 +390,22 @@ NOW = "2024-06-03T10:00:00+08:00"
 
 @pytest.fixture()
 def price_protected(db_url, monkeypatch):
-    """BOTTLE_20 (20.00 yuan) with the 价保30天 tag, paid `days` days (+ `minutes`) before NOW; the test clock on."""
+    """BOTTLE_20 (20.00 yuan) with the 价保30天 tag, paid `days` days (+ `minutes`) before NOW; the catalog lists
+    its SKU at 20.00 until a day before NOW and at `catalog` from then on (None: the SKU has no price at NOW).
+    The test clock is on."""
     monkeypatch.setenv("AFTERSALES_TEST_CLOCK", "1")
 
-    def tag(days: int = 10, minutes: int = 0, tags=("价保30天",)) -> None:
+    def tag(days: int = 10, minutes: int = 0, tags=("价保30天",), catalog_price: str | None = "15.00") -> None:
         from datetime import timedelta
         with session_scope(db_url) as session:
             order = session.execute(select(Order).where(Order.order_number == BOTTLE_20)).scalar_one()
             order.service_tags = list(tags)
             order.paid_at = parse_time(NOW) - timedelta(days=days, minutes=minutes)
+            if catalog_price is not None:
+                start = parse_time(NOW) - timedelta(days=60)
+                catalog.set_price(session, "demo_tmall", "GL-BOTTLE-500", 2000, changed_by="seed", effective_from=start)
+                catalog.set_price(session, "demo_tmall", "GL-BOTTLE-500", yuan_to_fen(catalog_price),
+                                  changed_by="agent:test", effective_from=parse_time(NOW) - timedelta(days=1))
     return tag
 
 
@@ -403,8 +413,8 @@ def price_slots(price_now=None, **more) -> dict:
     return {"problem": "price_protection", "order_number": BOTTLE_20, "price_now": price_now, **more}
 
 
-def price_turn(price_now=None, text="", intent="price_protection", **more) -> Tracker:
-    return tracker(text=text, intent=intent, metadata={"now": NOW}, slots=price_slots(price_now, **more))
+def price_turn(price_now=None, text="", intent="price_protection", sender: str = BUYER, **more) -> Tracker:
+    return tracker(sender, text=text, intent=intent, metadata={"now": NOW}, slots=price_slots(price_now, **more))
 
 
 def test_the_current_price_in_the_opening_message_is_read(db_url):
@@ -415,18 +425,71 @@ def test_the_current_price_in_the_opening_message_is_read(db_url):
     assert "price_now" not in slot_values(events) or slot_values(events)["price_now"] is None
 
 
-def test_price_protection_offers_the_difference_and_accepting_records_it(price_protected, db_url):
+def test_price_protection_pays_the_catalog_difference_once(price_protected, db_url):
+    """The catalog says 15.00 at NOW: 5 yuan back, paid at once; asking again (another conversation) pays nothing."""
     price_protected(days=10)
-    events, messages = run(ActionHandleProblem(), price_turn("15.00"))
+    events, messages = run(ActionHandleProblem(), price_turn())
     slots = slot_values(events)
     assert slots["offer_pending"] is True and slots["ladder_offer"] is False
-    assert "差价是5元" in texts(messages)[0]
-    run(ActionAcceptOffer(), price_turn("15.00", intent="affirm", case_id=slots["case_id"]))
-    assert ledger_rows(db_url) == [("refund", 500, "promised")]
+    assert "差价一共5元" in texts(messages)[0] and "现在的价格是15元" in texts(messages)[0]
+    run(ActionAcceptOffer(), price_turn(intent="affirm", case_id=slots["case_id"]))
+    run(ActionAcceptOffer(), price_turn(intent="affirm", case_id=slots["case_id"]))  # a double click
+    assert ledger_rows(db_url) == [("refund", 500, "paid")]
+    with session_scope(db_url) as session:
+        key = session.execute(select(LedgerEntry.idempotency_key).where(LedgerEntry.buyer_id == BUYER)).scalar_one()
+    assert key.startswith("price:") and key.endswith(":GL-BOTTLE-500:1500")
+    service = dialogue.service(None)
+    again = service.assess(price_inputs(conversation_id="b_demo_1:second"))
+    assert again.offer.kind == "already_refunded" and not again.acceptable
+    assert ledger_rows(db_url) == [("refund", 500, "paid")]
 
 
-def test_price_protection_without_the_price_asks_for_it(price_protected):
+def price_inputs(**more):
+    from bot.service import CaseInputs
+    values = dict(conversation_id=BUYER, buyer_id=BUYER, intent="price_protection", now=parse_time(NOW),
+                  order_number=BOTTLE_20)
+    values.update(more)
+    return CaseInputs(**values)
+
+
+def test_a_further_drop_pays_only_the_new_part(price_protected, db_url):
     price_protected(days=10)
+    service = dialogue.service(None)
+    first = service.assess(price_inputs())
+    service.accept(price_inputs(), first.case_id)
+    with session_scope(db_url) as session:
+        catalog.set_price(session, "demo_tmall", "GL-BOTTLE-500", 1200, changed_by="agent:test",
+                          effective_from=parse_time(NOW) - timedelta_minutes(30))
+    second = service.assess(price_inputs(conversation_id="b_demo_1:later"))
+    assert second.offer.kind == "price_difference_refund" and second.offer.amount_fen == 300
+    service.accept(price_inputs(conversation_id="b_demo_1:later"), second.case_id)
+    assert sorted(ledger_rows(db_url)) == [("refund", 300, "paid"), ("refund", 500, "paid")]
+
+
+def timedelta_minutes(minutes: int):
+    from datetime import timedelta
+    return timedelta(minutes=minutes)
+
+
+def test_the_buyers_price_is_a_claim_checked_against_the_catalog(price_protected, db_url):
+    """现在只要12: the catalog says 15.00, so 5 yuan (not 8) and the reply says which price counts."""
+    price_protected(days=10)
+    events, messages = run(ActionHandleProblem(), price_turn("12.00"))
+    reply = texts(messages)[0]
+    assert "差价一共5元" in reply and "12元" in reply and "对不上" in reply
+
+
+def test_without_a_catalog_price_the_buyers_figure_goes_to_an_agent(price_protected, db_url):
+    price_protected(days=10, catalog_price=None)
+    events, messages = run(ActionHandleProblem(), price_turn("15.00"))
+    assert slot_values(events)["handoff"] is True and ledger_rows(db_url) == []
+    with session_scope(db_url) as session:
+        reason = session.execute(select(Handoff.reason)).scalar_one()
+    assert "price_unverified" in reason
+
+
+def test_price_protection_without_catalog_or_claim_asks_for_it(price_protected):
+    price_protected(days=10, catalog_price=None)
     events, messages = run(ActionHandleProblem(), price_turn())
     assert slot_values(events)["pending_need"] == "price_now" and messages == []  # price_form asks
 
@@ -434,13 +497,11 @@ def test_price_protection_without_the_price_asks_for_it(price_protected):
 @pytest.mark.parametrize("minutes, offered", [(0, True), (1, False)])
 def test_price_protection_window_at_and_just_after_30_days(price_protected, db_url, minutes, offered):
     price_protected(days=30, minutes=minutes)
-    for price in ("15.00", None):  # with the price, and before it is known (no question once the window closed)
-        events, messages = run(ActionHandleProblem(), price_turn(price))
+    for claim in ("12.00", None):  # with and without a price stated by the buyer
+        events, messages = run(ActionHandleProblem(), price_turn(claim))
         reply = " ".join(texts(messages))
-        if offered and price:
-            assert "差价是5元" in reply
-        elif offered:
-            assert slot_values(events)["pending_need"] == "price_now"
+        if offered:
+            assert "差价一共5元" in reply
         else:
             assert "价保已经在6月3日 09:59截止" in reply and "差价" in reply
             assert slot_values(events)["offer_pending"] is False and "handoff" not in slot_values(events)
@@ -453,22 +514,33 @@ def test_price_protection_window_at_and_just_after_30_days(price_protected, db_u
     ("0.01", "19.99"),   # the deepest drop: never more than what was paid (the option's limit)
 ])
 def test_price_difference_at_its_limits(price_protected, price_now, difference):
-    price_protected(days=1)
-    _, messages = run(ActionHandleProblem(), price_turn(price_now))
-    assert f"差价是{difference}元" in texts(messages)[0]
+    price_protected(days=1, catalog_price=price_now)
+    _, messages = run(ActionHandleProblem(), price_turn())
+    assert f"差价一共{difference}元" in texts(messages)[0]
 
 
 @pytest.mark.parametrize("price_now", ["20.00", "25.00"])
 def test_no_difference_when_the_price_did_not_drop(price_protected, db_url, price_now):
-    price_protected(days=1)
-    events, messages = run(ActionHandleProblem(), price_turn(price_now))
-    assert "无差价" in texts(messages)[0] and slot_values(events)["offer_pending"] is False
+    price_protected(days=1, catalog_price=price_now)
+    events, messages = run(ActionHandleProblem(), price_turn("15.00"))
+    assert "没有差价" in texts(messages)[0] and slot_values(events)["offer_pending"] is False
+    assert ledger_rows(db_url) == []
 
 
 def test_price_protection_without_the_tag_is_not_covered_and_never_asks_the_price(price_protected):
     price_protected(days=1, tags=())
     events, messages = run(ActionHandleProblem(), price_turn())
     assert "不在价保范围" in texts(messages)[0] and slot_values(events)["pending_need"] == "none"
+
+
+def test_an_item_already_refunded_has_no_price_protection(price_protected, db_url):
+    price_protected(days=1)
+    with session_scope(db_url) as session:
+        order = session.execute(select(Order).where(Order.order_number == BOTTLE_20)).scalar_one()
+        grant(session, "case:x:A2:refund", kind="refund", amount_fen=2000, rule_id="A2.full_refund",
+              order_id=order.id, buyer_id=BUYER)
+    events, messages = run(ActionHandleProblem(), price_turn())
+    assert "已经退款" in texts(messages)[0] and slot_values(events)["offer_pending"] is False
 
 
 @pytest.mark.parametrize("text, intent, entities, expected, re_ask", [

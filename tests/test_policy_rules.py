@@ -453,6 +453,42 @@ def test_price_protection_without_tag_is_not_covered():
     assert run(intent="price_protection", price_now="15.00").current_offer.kind == "not_covered"
 
 
+def pp(**overrides: Any) -> Resolution:
+    return run(intent="price_protection", service_tags=["价保30天"], **overrides)
+
+
+def test_price_protection_pays_the_catalog_price_not_the_buyers_claim():
+    res = pp(price_now="15.00", price_claimed="12.00")
+    offer = res.current_offer
+    assert offer.kind == "price_difference_refund" and offer.amount_fen == 500
+    assert offer.details["price_claimed_fen"] == 1200 and offer.parts[0].state == "paid"
+    assert any("以目录价格为准" in note.text for note in res.notes) and not res.needs_human
+
+
+def test_price_protection_on_a_claim_alone_needs_an_agent():
+    res = pp(price_claimed="12.00")
+    assert {"price_unverified", "needs_human"} <= set(res.flags)
+
+
+def test_price_protection_subtracts_what_was_refunded_for_the_line():
+    assert pp(price_now="15.00", price_refunded="3.00").current_offer.amount_fen == 200
+    again = pp(price_now="15.00", price_refunded="5.00").current_offer
+    assert again.kind == "already_refunded" and again.amount_fen == 0 and not again.parts
+
+
+def test_price_protection_measures_the_drop_from_what_was_paid():
+    # listed 20.00, paid 16.00 after a coupon: at 15.00 the buyer lost 1 yuan, not 5
+    assert pp(price_now="15.00", items=[item(paid="16.00")]).current_offer.amount_fen == 100
+    assert pp(price_now="17.00", items=[item(paid="16.00")]).current_offer.kind == "price_not_lower"
+
+
+def test_price_protection_of_a_refunded_item_and_out_of_window():
+    assert pp(price_now="15.00", item_refunded=True).current_offer.kind == "item_refunded"
+    late = pp(price_now="15.00", paid_at="2024-05-01T09:00:00+08:00")
+    assert late.current_offer.kind == "not_covered" and "outside_window" in late.flags
+    assert late.needs == ()  # no question about today's price once the window closed
+
+
 def test_abuse_risk_needs_a_human_for_money():
     res = run(prior_claims=3)
     assert "abuse_risk" in res.flags and res.needs_human

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from bot.clock import CN_TZ
-from bot.db.models import AfterSalesCase, Handoff, LedgerEntry
+from bot.db.models import AfterSalesCase, Handoff, LedgerEntry, SatisfactionSurvey
 from bot.db.seed import seed_demo_shop
 from bot.db.session import make_engine, session_scope
 from bot.report import build_report
@@ -101,6 +101,25 @@ def test_report_over_the_history_adds_up(engines):
     assert report.compensation_total_fen > 0 and report.scenarios and report.repeat_claimers
     assert all(s.order_numbers for s in report.scenarios)
     assert report.score.total is not None
+    # satisfaction: one survey per case the history resolves (by the bot or an agent), some answered 不满意
+    with app.connect() as connection:
+        resolved = connection.execute(select(func.count()).select_from(AfterSalesCase).where(
+            AfterSalesCase.buyer_id.like("hist_%"), AfterSalesCase.status == "resolved")).scalar_one()
+    sat = report.satisfaction
+    assert sat.total.asked == summary.surveys == resolved > 0
+    assert {r.key for r in sat.by_resolver} == {"bot", "agent"}
+    assert 0 < sat.total.answered < sat.total.asked and sat.unsatisfied
+    assert all(u.order_number and u.order_number.startswith("7766") for u in sat.unsatisfied)
+    assert sum(r.asked for r in sat.daily) == sat.total.asked
+
+
+def test_replacing_the_history_replaces_its_surveys(engines):
+    app, tracker = engines
+    first = seed_history(app, tracker, CONFIG, end=END)
+    again = seed_history(app, tracker, CONFIG, end=END, replace=True)
+    with app.connect() as connection:
+        stored = connection.execute(select(func.count()).select_from(SatisfactionSurvey)).scalar_one()
+    assert first.surveys == again.surveys == stored
 
 
 def test_history_leaves_the_agents_queue_alone(engines):

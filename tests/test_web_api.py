@@ -112,6 +112,7 @@ AGENT_CALLS = [
     ("POST", "/api/agent/conversations/b_demo_1/takeover", {}),
     ("POST", "/api/agent/conversations/b_demo_1/handback", {}),
     ("POST", "/api/agent/conversations/b_demo_1/intent", {"intent": "damaged"}),
+    ("POST", "/api/agent/conversations/b_demo_1/resolve", {}),
 ]
 
 
@@ -260,6 +261,55 @@ def test_take_over_pauses_the_bot_and_hand_back_resumes_it(web):
     assert thread["paused"] is False
     status, listing = web.call("GET", "/api/agent/conversations", token=DEMO_AGENT_TOKEN)
     assert buyer not in [row["conversation_id"] for row in listing["waiting"] + listing["taken"]]
+
+
+def test_an_agent_resolving_a_case_asks_the_buyer_once_with_the_three_buttons(web):
+    from bot.db.models import AfterSalesCase, SatisfactionSurvey
+    buyer, order = "b_demo_3", "886600030001"
+    service = AfterSalesService(web.db_url)
+    assessment = service.assess(CaseInputs(buyer, buyer, "leaking", now_cn(), order_number=order))
+    service.hand_off(buyer, buyer, "request_human", case_id=assessment.case_id)
+    web.rasa.trackers[buyer] = {"sender_id": buyer, "events": [], "slots": {"case_id": assessment.case_id}}
+    web.call("POST", f"/api/agent/conversations/{buyer}/takeover", {}, token=DEMO_AGENT_TOKEN)
+
+    status, reply = web.call("POST", f"/api/agent/conversations/{buyer}/resolve", {}, token=DEMO_AGENT_TOKEN)
+    assert status == 200 and reply["asked"] is True and reply["case_id"] == assessment.case_id, reply
+    status, history = web.call("GET", "/api/chat/history", token=sign_buyer_token(buyer))
+    [survey] = [m for m in history["messages"] if m.get("buttons")]
+    assert [b["title"] for b in survey["buttons"]] == ["满意", "一般", "不满意"]
+    assert json.loads(survey["buttons"][2]["payload"][len("/rate_satisfaction"):]) == \
+        {"rating": "unsatisfied", "case": assessment.case_id}
+    status, thread = web.call("GET", f"/api/agent/conversations/{buyer}", token=DEMO_AGENT_TOKEN)
+    assert thread["paused"] is False  # the bot takes the buyer's tap
+    # a second click (or another agent): resolved already, never asked twice
+    status, again = web.call("POST", f"/api/agent/conversations/{buyer}/resolve", {}, token=DEMO_AGENT_TOKEN)
+    assert status == 200 and again["asked"] is False
+    with session_scope(web.db_url) as session:
+        assert session.get(AfterSalesCase, assessment.case_id).status == "resolved"
+        rows = list(session.execute(select(SatisfactionSurvey).where(
+            SatisfactionSurvey.case_id == assessment.case_id)).scalars())
+        assert [(r.resolver, r.resolved_by) for r in rows] == [("agent", "agent:demo")]
+
+
+def test_resolving_is_refused_mid_negotiation_and_for_a_foreign_case(web):
+    from bot.db.models import AfterSalesCase, SatisfactionSurvey
+    buyer, order = "b_demo_4", "886600040001"
+    assessment = AfterSalesService(web.db_url).assess(CaseInputs(buyer, buyer, "damaged", now_cn(),
+                                                                 order_number=order, photo_refs=("upload/y.jpg",)))
+    web.rasa.trackers[buyer] = {"sender_id": buyer, "events": [], "slots": {"offer_pending": True}}
+    status, reply = web.call("POST", f"/api/agent/conversations/{buyer}/resolve", {}, token=DEMO_AGENT_TOKEN)
+    assert status == 409 and "negotiation" in reply["error"]
+    web.rasa.trackers[buyer] = {"sender_id": buyer, "events": [], "slots": {}, "active_loop": {"name": "photo_form"}}
+    status, _ = web.call("POST", f"/api/agent/conversations/{buyer}/resolve", {}, token=DEMO_AGENT_TOKEN)
+    assert status == 409
+    web.rasa.trackers["b_demo_2"] = {"sender_id": "b_demo_2", "events": [], "slots": {}}
+    status, _ = web.call("POST", "/api/agent/conversations/b_demo_2/resolve", {"case_id": assessment.case_id},
+                         token=DEMO_AGENT_TOKEN)
+    assert status == 404
+    with session_scope(web.db_url) as session:
+        assert session.get(AfterSalesCase, assessment.case_id).status != "resolved"
+        assert session.execute(select(SatisfactionSurvey).where(
+            SatisfactionSurvey.case_id == assessment.case_id)).first() is None
 
 
 def test_demo_token_is_only_for_demo_buyers_and_only_in_demo_mode(web, monkeypatch):

@@ -115,6 +115,10 @@ def check_expect(expect: Expect, outcome: Outcome, final_slots: Optional[dict]) 
             return diff(problem, f"invoice requests {outcome.invoice_requests}")
     if expect.case_status is not None and outcome.case_status != expect.case_status:
         return diff(f"case status {expect.case_status}", f"case status {outcome.case_status}")
+    if expect.satisfaction is not None:
+        problem = survey_mismatch(expect.satisfaction, outcome.satisfaction)
+        if problem:
+            return diff(problem, "satisfaction " + describe_rows(outcome.satisfaction))
     slot_diff = compare_slots(expect.slots, final_slots or {})
     if slot_diff:
         return diff(*slot_diff)
@@ -142,6 +146,18 @@ def invoice_mismatch(expected: list, rows: list[dict]) -> Optional[str]:
         for key, value in wanted.dict().items():
             if value is not None and row.get(key) != value:
                 return f"invoice request with {key} = {value!r}"
+    return None
+
+
+def survey_mismatch(expected: list, rows: list[dict]) -> Optional[str]:
+    """Exactly these surveys, in order; only the fields given are compared (rating also when null is meant:
+    a survey asked and not answered is written `{rating: null}`)."""
+    if len(expected) != len(rows):
+        return f"{len(expected)} satisfaction survey(s)"
+    for wanted, row in zip(expected, rows):
+        for key in wanted.__fields_set__:
+            if row.get(key) != getattr(wanted, key):
+                return f"satisfaction survey with {key} = {getattr(wanted, key)!r}"
     return None
 
 

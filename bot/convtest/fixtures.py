@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import select, text, update
 
 from bot.clock import CN_TZ, now_cn
-from bot.db import migrate
+from bot.db import catalog, migrate
 from bot.db.ledger import grant
 from bot.db.models import (
     AfterSalesCase,
@@ -27,6 +27,7 @@ from bot.db.models import (
     LedgerEntry,
     Order,
     OrderItem,
+    SatisfactionSurvey,
     Shipment,
     Shop,
 )
@@ -55,6 +56,7 @@ class Outcome:
     handoffs: list[dict]  # {reason, summary}
     invoice_requests: list[dict]
     case_status: Optional[str]
+    satisfaction: list[dict] = field(default_factory=list)  # {rating, comment, intent, resolution_kind, resolver}
 
 
 class FixtureBuilder:
@@ -107,6 +109,17 @@ def build_own_fixtures(session, conversation: Conversation, sender: str, now: da
         order = orders.get(claim.order) or session.execute(
             select(Order).where(Order.order_number == claim.order)).scalar_one()
         _prior_claim(session, claim, order, sender, now)
+    session.flush()
+    platform = conversation.buyer.platform
+    for listing in conversation.catalog:
+        shop = shops.get(platform) or _shop(session, platform)
+        shops[platform] = shop
+        session.flush()
+        catalog.upsert_listing(session, shop, listing.sku, title=listing.title or listing.sku,
+                               service_tags=listing.service_tags)
+        for price in listing.prices:
+            catalog.set_price(session, shop.code, listing.sku, yuan_to_fen(price.price), changed_by="seed",
+                              reason="conversation test fixture", effective_from=resolve_time(price.since, now))
     session.flush()
 
 
@@ -229,6 +242,9 @@ def outcome(prepared: Prepared) -> Outcome:
                     if i.id not in seen.get("invoice_requests", ())]
         cases = [c for c in session.execute(select(AfterSalesCase).order_by(AfterSalesCase.id)).scalars()
                  if c.id not in seen.get("cases", ())]
-        return Outcome(ledger, handoffs, invoices, cases[-1].status if cases else None)
+        surveys = [{"rating": v.rating, "comment": v.comment, "intent": v.intent,
+                    "resolution_kind": v.resolution_kind, "resolver": v.resolver}
+                   for v in session.execute(select(SatisfactionSurvey).order_by(SatisfactionSurvey.id)).scalars()]
+        return Outcome(ledger, handoffs, invoices, cases[-1].status if cases else None, surveys)
 
 

@@ -230,6 +230,33 @@ class PriorClaimFixture(Strict):
         return str(value)
 
 
+class CatalogPriceFixture(Strict):
+    price: str
+    since: str = "now-90d"  # when this price started (ISO or relative)
+
+    _money = validator("price", pre=True, allow_reuse=True)(lambda cls, v: check_money(v))
+    _time = validator("since", pre=True, allow_reuse=True)(lambda cls, v: check_time(v))
+
+
+class CatalogFixture(Strict):
+    """A listing of the conversation's shop: its price history and service tags (价保30天 …). Price
+    protection reads the price it had at the time of each message."""
+    sku: str
+    title: str = ""
+    service_tags: List[str] = []
+    prices: List[CatalogPriceFixture]
+
+    @validator("sku", pre=True)
+    def _sku(cls, value: Any) -> str:
+        return str(value)
+
+    @validator("prices")
+    def _prices(cls, value: List[CatalogPriceFixture]) -> List[CatalogPriceFixture]:
+        if not value:
+            raise ValueError("a listing needs at least one price")
+        return value
+
+
 # ---------------------------------------------------------------------------------------------- turns
 
 class Attachment(Strict):
@@ -319,12 +346,22 @@ class InvoiceExpectation(Strict):
     kind: Optional[str] = None
 
 
+class SatisfactionExpectation(Strict):
+    """One stored satisfaction survey: `rating` null = asked, not answered yet."""
+    rating: Optional[str] = None
+    comment: Optional[str] = None
+    intent: Optional[str] = None
+    resolution_kind: Optional[str] = None
+    resolver: Optional[str] = None  # bot, agent
+
+
 class Expect(Strict):
     ledger: Optional[List[LedgerExpectation]] = None  # exactly these rows (any order); [] = nothing granted
     handoff: Optional[bool] = None
     handoff_reason: Optional[str] = None  # text contained in the hand-off's reason
     invoice_requests: Optional[List[InvoiceExpectation]] = None
     case_status: Optional[str] = None  # status of the conversation's latest case (offered, resolved, ...)
+    satisfaction: Optional[List[SatisfactionExpectation]] = None  # exactly these surveys, in order; [] = never asked
     slots: Dict[str, Any] = {}  # slot values at the end of the conversation
 
 
@@ -335,6 +372,7 @@ class Conversation(Strict):
     buyer: BuyerFixture
     orders: List[OrderFixture] = []
     prior_claims: List[PriorClaimFixture] = []
+    catalog: List[CatalogFixture] = []  # the shop's listings (price protection reads their prices)
     tags: List[str] = []  # free labels (rule ids, intents) for coverage reports
     xfail: Optional[str] = None  # a known problem (why): a difference is reported as XFAIL, not a failure
     turns: List[Turn]

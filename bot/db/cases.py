@@ -177,7 +177,7 @@ def record_invoice_request(session: Session, order: Order, *, title: str, tax_nu
 # --- hand-offs -------------------------------------------------------------------------------------------
 
 def create_handoff(session: Session, conversation_id: str, reason: str, summary: str = "", *,
-                   case: AfterSalesCase | None = None) -> Handoff:
+                   case: AfterSalesCase | None = None, deadline=None) -> Handoff:
     """Queue the conversation for a human. A conversation already waiting is not queued twice;
     its summary is brought up to date instead."""
     waiting = session.execute(
@@ -189,6 +189,8 @@ def create_handoff(session: Session, conversation_id: str, reason: str, summary:
         return waiting
     handoff = Handoff(conversation_id=conversation_id, reason=reason, summary=summary,
                       case_id=case.id if case else None, status="waiting")
+    if deadline is not None:  # a bot.service.deadlines.Deadline
+        handoff.deadline_at, handoff.deadline_kind, handoff.deadline_rule = deadline.due_at, deadline.kind, deadline.rule
     session.add(handoff)
     if case is not None:
         case.status = "handed_off"

@@ -54,6 +54,8 @@ INVOICE_STATUSES = ("requested", "issued", "refused")
 HANDOFF_STATUSES = ("waiting", "taken", "closed")
 LEDGER_KINDS = ("compensation", "review_rebate", "refund", "reship", "voucher", "points", "shipping_subsidy")
 LEDGER_STATES = ("promised", "paid", "cancelled")
+SATISFACTION_RATINGS = ("satisfied", "neutral", "unsatisfied")  # 满意 / 一般 / 不满意
+RESOLVERS = ("bot", "agent")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:
@@ -259,6 +261,10 @@ class Handoff(Base):
     created_at = _created_at()
     taken_at = Column(AwareDateTime())
     closed_at = Column(AwareDateTime())
+    # the platform's deadline for acting on it (bot.service.deadlines, from the rule pack), and which one
+    deadline_at = Column(AwareDateTime())
+    deadline_kind = Column(String(24))
+    deadline_rule = Column(String(80))
 
     case = relationship("AfterSalesCase")
 
@@ -293,6 +299,82 @@ class LedgerEntry(Base):
 
     case = relationship("AfterSalesCase")
     order = relationship("Order")
+
+
+class CatalogListing(Base):
+    """The shop's listing of one SKU as it is on sale now: its title, current price and service tags
+    (价保, 价保30天 …). The price a rule needs at a given moment comes from `CatalogPrice` (the history),
+    never from the buyer's words; `price_fen` is the newest history row, kept here for listings."""
+
+    __tablename__ = "catalog_listings"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "sku", name="uq_catalog_listings_shop_sku"),
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    shop_id = Column(Integer, ForeignKey("shops.id"), nullable=False, index=True)
+    sku = Column(String(64), nullable=False)
+    title = Column(String(200), nullable=False, default="")
+    price_fen = Column(Integer, nullable=False)
+    service_tags = Column(JSON, nullable=False, default=list)
+    created_at = _created_at()
+    updated_at = Column(AwareDateTime(), nullable=False, default=now_cn, onupdate=now_cn)
+
+    shop = relationship("Shop")
+    prices = relationship("CatalogPrice", back_populates="listing", order_by="CatalogPrice.effective_from",
+                          cascade="all, delete-orphan")
+
+
+class CatalogPrice(Base):
+    """One price of a listing from `effective_from` on, with who set it and why: the audit trail of
+    every price change (CLI, agent API, seed) and what price protection reads at the time of a request."""
+
+    __tablename__ = "catalog_prices"
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        Index("ix_catalog_prices_listing_from", "listing_id", "effective_from"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    listing_id = Column(Integer, ForeignKey("catalog_listings.id", ondelete="CASCADE"), nullable=False)
+    price_fen = Column(Integer, nullable=False)
+    effective_from = Column(AwareDateTime(), nullable=False)
+    changed_by = Column(String(80), nullable=False)  # "seed", "cli:<user>", "agent:<id>"
+    reason = Column(Text, nullable=False, default="")
+    created_at = _created_at()
+
+    listing = relationship("CatalogListing", back_populates="prices")
+
+
+class SatisfactionSurvey(Base):
+    """The buyer's satisfaction with one ended case (满意度): the question was asked at `asked_at` (one row per
+    case, so never twice), the answer fills `rating` and the optional `comment`. The case's intent, how it
+    ended (`resolution_kind`: the accepted offer's kind, or what the agent chose) and who ended it are copied
+    here when asked, so the report reads one table and a later change to the case does not rewrite history."""
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (
+        _one_of("rating", SATISFACTION_RATINGS),
+        _one_of("resolver", RESOLVERS),
+        Index("ix_satisfaction_surveys_asked_at", "asked_at"),  # the report filters by period
+    )
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("aftersales_cases.id", ondelete="CASCADE"), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    buyer_id = Column(String(64), nullable=False)
+    order_number = Column(String(32))
+    intent = Column(String(40), nullable=False)
+    resolution_kind = Column(String(40), nullable=False)
+    resolver = Column(String(8), nullable=False)  # "bot" or "agent"
+    resolved_by = Column(String(80), nullable=False)  # "bot" or "agent:<id>"
+    asked_at = Column(AwareDateTime(), nullable=False, default=now_cn)
+    rating = Column(String(16))  # None until the buyer answers
+    comment = Column(Text)
+    answered_at = Column(AwareDateTime())
+
+    case = relationship("AfterSalesCase")
 
 
 class IntentCorrection(Base):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.clock import CN_TZ, now_cn
+from bot.db import catalog
 from bot.db.cases import record_invoice_request
 from bot.db.ledger import grant
 from bot.db.models import AfterSalesCase, Buyer, InvoiceRequest, Order, OrderItem, Shipment, Shop
@@ -181,6 +182,7 @@ BUYERS = (
     BuyerSpec("b_demo_10", "tmall", "4", "老顾客", "Tmall 4★ with four earlier claims in the ledger (abuse-risk flag)"),
     BuyerSpec("b_demo_11", "tmall", "3", "等发货", "Tmall 3★, orders before shipping: late 72 h, 聚划算 7 days, presale, out of stock (B)"),
     BuyerSpec("b_demo_12", "taobao", "3", "淘宝买家", "Taobao 3★: window edges — date-only 8 days, exactly 6 days, third-party signing, 15-day window"),
+    BuyerSpec("b_demo_13", "tmall", "3", "等降价", "Tmall 3★, price protection (价保): listings whose catalog price dropped after payment"),
 )
 
 
@@ -205,6 +207,11 @@ NUTS = ItemSpec("FD-NUTS-BOX", "坚果礼盒 (已拆封不退)", "food", "88.00"
 VITAMIN = ItemSpec("MD-VITC-100", "维生素C片 100片", "medicine", "35.00", no_return_when_opened=True)
 TEA = ItemSpec("FD-TEA-250", "绿茶 250g", "food", "66.00")
 VASE = ItemSpec("GL-VASE", "玻璃花瓶", "ordinary", "45.00")
+# Price protection (b_demo_13): listings whose catalog price moves after the demo orders were paid.
+DECANTER = ItemSpec("GL-DECANTER", "玻璃醒酒器 1.5L", "glass", "128.00")
+TEAPOT = ItemSpec("GL-TEAPOT", "耐热玻璃茶壶 1L", "glass", "59.00")
+CARAFE = ItemSpec("GL-CARAFE", "玻璃冷水壶 1.8L", "glass", "45.00")
+STORAGE_SET = ItemSpec("GL-STORAGE-SET", "玻璃保鲜盒 3件套", "glass", "69.00")
 
 
 def _ship(courier: str, days_ago: float, signing: Signing | None = None, **kwargs) -> ShipmentSpec:
@@ -376,6 +383,34 @@ ORDERS = (
     OrderSpec(_num(12, 6), "b_demo_12", "demo_taobao", "signed", (BOTTLE_20,),
               "A11 buyer's fault (wrong address, re-delivered): shipping deducted from the refund",
               paid_ago=7 * D, free_shipping=False, shipment=_ship("韵达快递", 6, signed_on_day(1, 16))),
+    # b_demo_13 — price protection (D 价保30天); the catalog prices are CATALOG_PRICES below.
+    OrderSpec(_num(13, 1), "b_demo_13", "demo_tmall", "signed", (DECANTER,),
+              "D 价保30天: paid 128.00 six days ago, the listing is 98.00 since 2 days ago -> refund 30.00",
+              paid_ago=6 * D, service_tags=("价保30天",), shipment=_ship("中通快递", 5, signed_on_day(3, 14))),
+    OrderSpec(_num(13, 2), "b_demo_13", "demo_tmall", "signed", (TEAPOT, TEAPOT),
+              "D 价保: two teapots at 59.00, now 49.00 -> refund 10.00 x 2 = 20.00", paid_ago=10 * D,
+              service_tags=("价保",), shipment=_ship("中通快递", 9, signed_on_day(7, 10))),
+    OrderSpec(_num(13, 3), "b_demo_13", "demo_tmall", "completed", (DECANTER,),
+              "D 价保30天 out of window: paid 40 days ago; the drop 2 days ago is too late", paid_ago=40 * D,
+              service_tags=("价保30天",), shipment=_ship("中通快递", 39, signed_on_day(37)), completed_ago=30 * D),
+    OrderSpec(_num(13, 4), "b_demo_13", "demo_tmall", "signed", (CARAFE,),
+              "D no 价保 tag: 45.00, now 35.00 -> not covered (an agent may decide)", paid_ago=5 * D,
+              shipment=_ship("中通快递", 4, signed_on_day(2, 11))),
+    OrderSpec(_num(13, 5), "b_demo_13", "demo_tmall", "signed", (STORAGE_SET,),
+              "D 价保30天 but the price went UP (69.00 -> 79.00): no difference", paid_ago=4 * D,
+              service_tags=("价保30天",), shipment=_ship("中通快递", 3, signed_on_day(1, 17))),
+)
+
+# The catalog: every SKU of the demo orders is listed at its order price from CATALOG_SINCE ago; these
+# listings then change price (shop code, SKU, price, how long ago, service tags). The same price-protection
+# tags are on the listing and on the orders that bought it.
+CATALOG_SINCE = 90 * D
+CATALOG_TAGS = {"GL-DECANTER": ("价保30天",), "GL-TEAPOT": ("价保",), "GL-STORAGE-SET": ("价保30天",)}
+CATALOG_PRICES = (
+    ("demo_tmall", "GL-DECANTER", "98.00", 2 * D, "双12活动降价"),
+    ("demo_tmall", "GL-TEAPOT", "49.00", 1 * D, "店铺满减活动"),
+    ("demo_tmall", "GL-CARAFE", "35.00", 3 * D, "清仓"),
+    ("demo_tmall", "GL-STORAGE-SET", "79.00", 2 * D, "原料涨价"),
 )
 
 PRIOR_CLAIMS = (
@@ -414,8 +449,33 @@ def seed_demo_shop(session: Session, now: datetime | None = None) -> SeedReport:
     for claim in PRIOR_CLAIMS:
         _seed_prior_claim(session, claim, orders[claim.order], now, report)
     _seed_invoice_request(session, orders[_num(5, 3)], report)
+    _seed_catalog(session, shops, now, report)
     session.flush()
     return report
+
+
+def _seed_catalog(session: Session, shops: dict[str, Shop], now: datetime, report: SeedReport) -> None:
+    """A listing per (shop, SKU) of the demo orders with its price history. The seed's own history rows are
+    rewritten with fresh times at every run; price changes made by people (CLI, agents) are kept."""
+    first_price: dict[tuple[str, str], ItemSpec] = {}
+    for order in ORDERS:
+        for item in order.items:
+            first_price.setdefault((order.shop, item.sku), item)
+    changes: dict[tuple[str, str], list] = {}
+    for shop_code, sku, price, ago, reason in CATALOG_PRICES:
+        changes.setdefault((shop_code, sku), []).append((price, ago, reason))
+    for (shop_code, sku), item in first_price.items():
+        existing = catalog.listing(session, shops[shop_code].id, sku)
+        report.count("catalog_listings", existing is None)
+        entry = catalog.upsert_listing(session, shops[shop_code], sku, title=item.title.split(" (")[0],
+                                       service_tags=CATALOG_TAGS.get(sku, ()))
+        for row in [row for row in entry.prices if row.changed_by == "seed"]:
+            entry.prices.remove(row)
+        session.flush()
+        history = [(item.price, CATALOG_SINCE, "上架")] + changes.get((shop_code, sku), [])
+        for price, ago, reason in history:
+            catalog.set_price(session, shop_code, sku, yuan_to_fen(price), changed_by="seed", reason=reason,
+                              effective_from=now - ago)
 
 
 def _upsert_shop(session: Session, spec: ShopSpec, report: SeedReport) -> Shop:

@@ -106,7 +106,10 @@ class Case(BaseModel):
     shipping_cost: Optional[YuanFen] = None
     refusals: conint(ge=0, le=1000) = 0
     prior_claims: conint(ge=0) = 0
-    price_now: Optional[YuanFen] = None
+    price_now: Optional[YuanFen] = None  # the listing's price now, from the shop's catalog (verified)
+    price_claimed: Optional[YuanFen] = None  # the price the buyer says it is now: a claim, never paid on
+    price_refunded: Optional[YuanFen] = None  # price differences already refunded for this order line
+    item_refunded: bool = False  # the line was refunded already (returned, cancelled): nothing to protect
     reason: Optional[str] = None
     order_id: Optional[str] = None
     case_id: Optional[str] = None

@@ -401,6 +401,7 @@ class CannedScriptsRule(RuleBase):
 class PriceProtectionScripts(Strict):
     refund_difference: ScriptKey
     not_covered: ScriptKey
+    already_refunded: ScriptKey
 
 
 class PriceProtectionRule(RuleBase):

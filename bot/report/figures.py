@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
 
 from sqlalchemy import and_, case, distinct, exists, func, select
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.db.models import AfterSalesCase, Handoff, LedgerEntry, Order, OrderItem, Shipment
 from bot.report import tracker
 from bot.report.period import Period
+from bot.report.satisfaction import SatisfactionFigures, satisfaction_figures
 from bot.report.score import LOGISTICS_INTENTS, PRODUCT_INTENTS, ServiceScore, service_score
 from bot.report.settings import ReportSettings
 
@@ -98,6 +99,22 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class DeadlineRow:
+    """Hand-offs of one deadline kind queued in the period: taken by an agent in time, taken late, and still
+    waiting past the deadline (late too). `share` = in time / (in time + late), None when none is due yet."""
+    kind: str
+    handoffs: int
+    in_time: int
+    late: int
+    waiting_not_due: int
+
+    @property
+    def share(self) -> float | None:
+        due = self.in_time + self.late
+        return round(self.in_time / due, 4) if due else None
+
+
+@dataclass(frozen=True)
 class Report:
     period: Period
     generated_at: datetime
@@ -114,6 +131,8 @@ class Report:
     scenarios: tuple[Scenario, ...]
     score: ServiceScore
     notes: tuple[str, ...] = field(default=())
+    deadlines: tuple[DeadlineRow, ...] = field(default=())  # hand-offs against their platform deadline
+    satisfaction: SatisfactionFigures | None = None  # buyers' answers when their cases ended
 
     @property
     def compensation_total_fen(self) -> int:
@@ -148,6 +167,8 @@ class Report:
                                 "by_kind": [asdict(r) for r in self.promised_unpaid]},
             "repeat_claimers": [asdict(r) for r in self.repeat_claimers],
             "scenarios": [{**asdict(s), "order_numbers": list(s.order_numbers)} for s in self.scenarios],
+            "deadlines": [{**asdict(r), "share": r.share} for r in self.deadlines],
+            "satisfaction": self.satisfaction.to_dict() if self.satisfaction is not None else None,
             "score": self.score.to_dict(),
             "notes": list(self.notes),
         }
@@ -179,6 +200,8 @@ def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | No
             claimers = _repeat_claimers(app, period, settings.repeat_claims)
             scenarios = _scenarios(app, period, settings, titles)
             score = service_score(_score_problems(app, period, now), _orders_paid(app, period), settings.score)
+            deadlines = _deadline_figures(app, period, now)
+            satisfaction = satisfaction_figures(app, period)
         tracker_read = tracker_future.result()
 
     conversations, intents, trend = None, (), {}
@@ -192,7 +215,7 @@ def build_report(period: Period, app_engine: Engine, tracker_engine: Engine | No
             notes.append("the tracker store lacks the report's indexes: slow on a large store "
                          "(create them with `python -m bot.report tracker-index`)")
     return Report(period, now, tracker_read is not None, conversations, intents, trend, case_figures, by_kind,
-                  by_rule, by_approver, unpaid, claimers, scenarios, score, tuple(notes))
+                  by_rule, by_approver, unpaid, claimers, scenarios, score, tuple(notes), deadlines, satisfaction)
 
 
 def _read_tracker(engine: Engine | None, period: Period, tail: datetime):
@@ -420,6 +443,28 @@ def _newest(numbers: str | None, limit: int) -> tuple[str, ...]:
     sorting by (length, text) is numeric order without converting 20-digit numbers."""
     distinct_numbers = set((numbers or "").split())
     return tuple(sorted(distinct_numbers, key=lambda n: (len(n), n), reverse=True)[:limit])
+
+
+# --- the agents' deadlines ---------------------------------------------------------------------------------
+
+def _deadline_figures(app: Connection, period: Period, now: datetime) -> tuple[DeadlineRow, ...]:
+    """Per deadline kind (and "all"): were hand-offs of the period taken before their deadline?"""
+    rows = app.execute(select(Handoff.deadline_kind, Handoff.deadline_at, Handoff.taken_at, Handoff.closed_at)
+                       .where(_in_period(Handoff.created_at, period), Handoff.deadline_at.isnot(None))).all()
+    counts: dict[str, list[int]] = {}
+    for kind, due, taken, closed in rows:
+        due, acted = _aware(due), _aware(taken or closed)
+        slot = 0 if acted is not None and acted <= due else 1 if acted is not None or now > due else 2
+        for key in (kind or "question", "all"):
+            counts.setdefault(key, [0, 0, 0])[slot] += 1
+    return tuple(DeadlineRow(kind, sum(c), c[0], c[1], c[2]) for kind, c in sorted(counts.items()))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Core queries return SQLite's naive UTC as it is stored; the ORM type would add the zone back."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
 
 
 # --- service-experience score inputs ---------------------------------------------------------------------

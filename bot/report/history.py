@@ -30,6 +30,7 @@ from bot.db.models import (
     LedgerEntry,
     Order,
     OrderItem,
+    SatisfactionSurvey,
     Shipment,
     Shop,
 )
@@ -109,6 +110,13 @@ PLATFORM_SHOPS = (("tmall", "demo_tmall", 55), ("jd", "demo_jd", 20), ("pdd", "d
                   ("taobao", "demo_taobao", 10))
 AGENTS = ("agent:a01", "agent:a02", "agent:a03")
 
+# Satisfaction answers when a case ends (满意 / 一般 / 不满意, or no answer), bot- and agent-settled: buyers who
+# needed a person are a little less happy. Drawn from a random stream of their own, so adding them left the
+# rest of the history (and the figures tests pin) as it was.
+SURVEY_ANSWERS = {"bot": (("satisfied", 62), ("neutral", 18), ("unsatisfied", 8), (None, 12)),
+                  "agent": (("satisfied", 48), ("neutral", 22), ("unsatisfied", 16), (None, 14))}
+UNSATISFIED_COMMENTS = ("补偿太少了", "等了好久才有人回", "还是希望换个新的", "", "处理太慢", "问了三遍才明白")
+
 USER_TEXTS = {
     "damaged": ("收到的杯子碎了", "瓶子摔裂了一道口子", "快递到了玻璃破了"),
     "leaking": ("密封罐漏水", "罐子盖不严，漏了一箱子水"),
@@ -156,13 +164,14 @@ class HistorySummary:
     handoffs: int
     ledger_entries: int
     skipped: bool = False
+    surveys: int = 0
 
     def line(self) -> str:
         if self.skipped:
             return "history already present; nothing written (use --replace to regenerate it)"
         return (f"history seeded: {self.conversations} conversations ({self.events} tracker events), "
                 f"{self.orders} orders, {self.cases} cases, {self.handoffs} hand-offs, "
-                f"{self.ledger_entries} ledger entries")
+                f"{self.ledger_entries} ledger entries, {self.surveys} satisfaction answers asked")
 
 
 # --- generation ------------------------------------------------------------------------------------------
@@ -178,6 +187,7 @@ class _Ids:
     handoff: int
     ledger: int
     invoice: int
+    survey: int = 1
     order_seq: int = 0
 
 
@@ -191,12 +201,14 @@ class _Batch:
     handoffs: list[dict] = field(default_factory=list)
     ledger: list[dict] = field(default_factory=list)
     invoices: list[dict] = field(default_factory=list)
+    surveys: list[dict] = field(default_factory=list)
 
 
 class _Generator:
     def __init__(self, config: HistoryConfig, end: datetime, shops: dict[str, int], ids: _Ids):
         self.config, self.end, self.shops, self.ids = config, end, shops, ids
         self.rng = random.Random(config.seed)
+        self.survey_rng = random.Random(config.seed + 1)  # its own stream: see SURVEY_ANSWERS
         self.start = end - config.days * D
         buyer_count = max(1, int(config.conversations * config.buyers_per_conversation))
         self.buyers = [(f"{BUYER_PREFIX}b{n:06d}", self._pick(PLATFORM_SHOPS)) for n in range(1, buyer_count + 1)]
@@ -350,6 +362,7 @@ class _Generator:
             ev.bot_turn("utter_accepted", t.tick(1))
             self._grant(batch, case, rule, step, ladder[step], price, "bot", t.now, order_id)
             case.update(status="resolved", closed_at=t.now, updated_at=t.now)
+            self._survey(batch, case, "bot", t.now, order_id)
         elif outcome == "abandon_offer":
             return
         else:
@@ -391,8 +404,27 @@ class _Generator:
             rule, step, parts = ladder
             self._grant(batch, case, rule, step, parts, price, agent, done, order_id)
             case.update(status="resolved", closed_at=done, updated_at=done)
+            self._survey(batch, case, agent, done, order_id)
         else:
             case.update(status="closed", closed_at=done, updated_at=done)
+
+    def _survey(self, batch: _Batch, case: dict, resolved_by: str, at: datetime, order_id: int) -> None:
+        """The satisfaction question asked when the case ended, and the buyer's answer a few minutes later
+        (or none)."""
+        rng, resolver = self.survey_rng, "bot" if resolved_by == "bot" else "agent"
+        answers = SURVEY_ANSWERS[resolver]
+        rating = rng.choices([a for a, _ in answers], weights=[w for _, w in answers])[0]
+        answered = min(at + rng.randrange(1, 15) * MIN, self.end) if rating else None
+        comment = (rng.choice(UNSATISFIED_COMMENTS) or None) if rating == "unsatisfied" else None
+        number = next((o["order_number"] for o in reversed(batch.orders) if o["id"] == order_id), None)
+        kind = (case.get("last_resolution") or {}).get("current_offer", {}).get("kind", "offer")
+        batch.surveys.append({
+            "id": self.ids.survey, "case_id": case["id"], "conversation_id": case["conversation_id"],
+            "buyer_id": case["buyer_id"], "order_number": number, "intent": case["intent"],
+            "resolution_kind": _RESOLUTION_KINDS.get(case["intent"], kind), "resolver": resolver,
+            "resolved_by": resolved_by, "asked_at": at, "rating": rating, "comment": comment,
+            "answered_at": answered})
+        self.ids.survey += 1
 
     def _grant(self, batch: _Batch, case: dict, rule: str, step: int, parts, price: int, approved_by: str,
                at: datetime, order_id: int) -> None:
@@ -408,6 +440,15 @@ class _Generator:
                 "approved_by": approved_by, "state": state, "note": "generated history",
                 "created_at": at, "updated_at": at})
             self.ids.ledger += 1
+
+
+# What the history's accepted offers were, by intent (the live bot stores the accepted option's kind).
+_RESOLUTION_KINDS = {"damaged": "compensation_with_rebate", "leaking": "compensation_with_rebate",
+                     "quality_issue": "compensation_ladder", "minor_defect": "small_compensation",
+                     "missing_item": "reship_missing", "wrong_item": "exchange", "not_received": "compensation",
+                     "late_shipment": "late_shipping_compensation", "not_as_described": "return_refund",
+                     "no_reason_return": "seven_day_return", "cancel_order": "refund_before_shipping",
+                     "price_protection": "price_difference_refund", "request_compensation": "voucher"}
 
 
 def _amount(amount: int | str, price: int) -> int:
@@ -518,6 +559,7 @@ def remove_history(app: Connection, events: Connection | None) -> None:
     hist_orders = select(Order.id).where(Order.order_number.like(f"{ORDER_PREFIX}%"))
     hist_cases = select(AfterSalesCase.id).where(AfterSalesCase.buyer_id.like(f"{BUYER_PREFIX}%"))
     app.execute(delete(LedgerEntry).where(LedgerEntry.case_id.in_(hist_cases)))
+    app.execute(delete(SatisfactionSurvey).where(SatisfactionSurvey.case_id.in_(hist_cases)))
     app.execute(delete(Handoff).where(Handoff.conversation_id.like(f"{BUYER_PREFIX}%")))
     app.execute(delete(AfterSalesCase).where(AfterSalesCase.id.in_(hist_cases)))
     app.execute(delete(InvoiceRequest).where(InvoiceRequest.order_id.in_(hist_orders)))
@@ -545,7 +587,7 @@ def seed_history(app_engine: Engine, tracker_engine: Engine, config: HistoryConf
             raise RuntimeError(f"demo shops missing ({', '.join(sorted(missing))}): run `python -m bot db seed` first")
         generator = _Generator(config, end, shops, _next_ids(app))
         app.execute(insert(Buyer.__table__), generator.buyer_rows())
-        totals = dict.fromkeys(("events", "orders", "cases", "handoffs", "ledger"), 0)
+        totals = dict.fromkeys(("events", "orders", "cases", "handoffs", "ledger", "surveys"), 0)
         for batch in generator.batches():
             _write_batch(app, events, batch)
             for name in totals:
@@ -553,7 +595,7 @@ def seed_history(app_engine: Engine, tracker_engine: Engine, config: HistoryConf
         _advance_sequences(app)
     ensure_report_indexes(tracker_engine)  # a store Rasa created has only its own index on sender_id
     return HistorySummary(config.conversations, totals["events"], totals["orders"], totals["cases"],
-                          totals["handoffs"], totals["ledger"])
+                          totals["handoffs"], totals["ledger"], surveys=totals["surveys"])
 
 
 def _next_ids(app: Connection) -> _Ids:
@@ -562,7 +604,7 @@ def _next_ids(app: Connection) -> _Ids:
 
     return _Ids(order=next_id(Order), item=next_id(OrderItem), shipment=next_id(Shipment),
                 case=next_id(AfterSalesCase), handoff=next_id(Handoff), ledger=next_id(LedgerEntry),
-                invoice=next_id(InvoiceRequest))
+                invoice=next_id(InvoiceRequest), survey=next_id(SatisfactionSurvey))
 
 
 def _advance_sequences(app: Connection) -> None:
@@ -579,7 +621,7 @@ def _advance_sequences(app: Connection) -> None:
 def _write_batch(app: Connection, events: Connection, batch: _Batch) -> None:
     for model, rows in ((Order, batch.orders), (OrderItem, batch.items), (Shipment, batch.shipments),
                         (AfterSalesCase, batch.cases), (Handoff, batch.handoffs), (LedgerEntry, batch.ledger),
-                        (InvoiceRequest, batch.invoices)):
+                        (InvoiceRequest, batch.invoices), (SatisfactionSurvey, batch.surveys)):
         if rows:
             app.execute(insert(model.__table__), rows)
     if batch.events:

@@ -60,6 +60,24 @@ def tables(report: Report) -> dict[str, Table]:
     result["scenarios"] = (("intent", "rule_id", "rule_title", "sku", "product", "cases", "order_numbers"), [
         (s.intent, s.rule_id, s.rule_title, s.sku, s.product, s.cases, " ".join(s.order_numbers))
         for s in report.scenarios])
+    result["deadlines"] = (("kind", "handoffs", "in_time", "late", "waiting_not_due", "share"), [
+        (r.kind, r.handoffs, r.in_time, r.late, r.waiting_not_due, _pct(r.share)) for r in report.deadlines])
+    if report.satisfaction is not None:
+        sat = report.satisfaction
+        columns = ("asked", "answered", "satisfied", "neutral", "unsatisfied", "satisfied_share")
+
+        def rating_rows(rows):
+            return [(r.key, r.asked, r.answered, r.satisfied, r.neutral, r.unsatisfied, _pct(r.satisfied_share))
+                    for r in rows]
+
+        result["satisfaction_by_intent"] = (("intent",) + columns, rating_rows((sat.total,) + sat.by_intent))
+        result["satisfaction_by_resolution"] = (("resolution_kind",) + columns, rating_rows(sat.by_resolution_kind))
+        result["satisfaction_by_resolver"] = (("resolver",) + columns, rating_rows(sat.by_resolver))
+        result["satisfaction_daily"] = (("day",) + columns, rating_rows(sat.daily))
+        result["unsatisfied_cases"] = (("case_id", "order_number", "intent", "resolution_kind", "resolved_by",
+                                        "comment", "answered_at", "transcript"), [
+            (u.case_id, u.order_number or "", u.intent, u.resolution_kind, u.resolved_by, u.comment or "",
+             u.answered_at.isoformat(), u.transcript_url) for u in sat.unsatisfied])
     score = report.score.to_dict()
     rows = [(p["part"], p["title"], p["problems"], p["orders"], "-" if p["rate"] is None else p["rate"],
              _num(p["score"]), _num(p["reference"]), _num(p["versus_reference"])) for p in score["parts"]]

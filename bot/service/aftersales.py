@@ -29,6 +29,10 @@ from bot.policy.engine import resolve
 from bot.policy.loader import PolicyPack, load_pack_in_service, rejected_pack_message
 from bot.policy.resolution import Option, Resolution
 from bot.service.casebuild import CaseInputs, policy_case
+from bot.clock import now_cn
+from bot.service.deadlines import handoff_deadline
+from bot.service.pricing import is_price_difference, price_ledger_key, price_protection_fields
+from bot.service import satisfaction
 from bot.service.summary import handoff_summary
 
 __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "OrderView", "CaseInputs",
@@ -259,7 +263,9 @@ class AfterSalesService:
         per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
         history = order_history(session, order, exclude_case_id=case.id)
         paid_before = db_settlement.cases_paid_on(per_line, lines)
-        if approved_by == "bot" and paid_before:
+        # A price difference is keyed per order line and price (bot.service.pricing): a further drop on a line
+        # refunded before is the new part only, still within what was paid (limit_reason), not a repeat claim.
+        if approved_by == "bot" and paid_before and not is_price_difference(offer):
             raise AlreadyCompensated(f"order {order.order_number}: line(s) already compensated in case(s) "
                                      f"{', '.join(map(str, paid_before))}", history)
         reason = self.limit_reason(session, case, order, parts, per_line)
@@ -283,6 +289,21 @@ class AfterSalesService:
     def keep_cash_limit(self, order: Order) -> int:
         cap = self.pack.settings.cash_cap
         return db_settlement.keep_cash_limit_fen(order.paid_total_fen, cap.percent, cap.round_down_to)
+    # ------------------------------------------------------------------ satisfaction (满意度)
+
+    def ask_satisfaction(self, buyer_id: str, case_id: int, *, resolution_kind: str,
+                         resolved_by: str = "bot") -> Optional[int]:
+        """The case just ended: record the question (its id), or None when this case was asked before."""
+        with self._session() as session:
+            case = self._own_case(session, buyer_id, case_id)
+            survey = satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=resolved_by)
+            return survey.id if survey is not None else None
+
+    def rate(self, conversation_id: str, rating: str, comment: Optional[str] = None, *,
+             case_id: Optional[int] = None) -> "satisfaction.AnswerResult":
+        """The buyer's answer to the question asked in this conversation (the first answer stands)."""
+        with self._session() as session:
+            return satisfaction.answer(session, conversation_id, rating, comment, case_id=case_id)
 
     def is_ladder_offer(self, assessment: Assessment) -> bool:
         """True while a concrete step of a ladder (LADDER_FAMILIES) is on the table (not a question, not
@@ -310,7 +331,10 @@ class AfterSalesService:
                 db_cases.update_case(session, case, summary=summary)
             elif inputs is not None and inputs.order_number:
                 summary += f"；订单：{inputs.order_number}；问题：{inputs.intent}"
-            handoff = db_cases.create_handoff(session, conversation_id, reason, summary, case=case)
+            intent = case.intent if case is not None else (inputs.intent if inputs is not None else None)
+            deadline = handoff_deadline(self.pack, intent, reason, inputs.now if inputs is not None else now_cn())
+            handoff = db_cases.create_handoff(session, conversation_id, reason, summary, case=case,
+                                              deadline=deadline)
             return HandoffResult(handoff.id, summary, case.id if case else None)
 
     def record_invoice(self, buyer_id: str, order_number: str, *, title: str, tax_number: str = "",
@@ -391,8 +415,10 @@ class AfterSalesService:
             evidence = db_cases.evidence_kinds(session, case) if case is not None else []
         refusals = refusals if refusals is not None else (case.refusals if case is not None else 0)
         prior = queries.prior_claims(session, inputs.buyer_id, exclude_case_id=case.id if case else None)
+        extra = price_protection_fields(session, order, self.pack, inputs.now, inputs.price_now_fen) \
+            if inputs.intent == "price_protection" else None
         case_dict = policy_case(facts, inputs, evidence=evidence, refusals=refusals, prior_claims=prior,
-                                case_id=case.id if case else None)
+                                case_id=case.id if case else None, extra=extra)
         resolution = resolve(case_dict, self.pack)
         return Assessment(case.id if case else None, OrderView.of(order), resolution, refusals,
                           case.status if case else "open")
@@ -414,13 +440,25 @@ class AfterSalesService:
         granted, seen = [], {}
         for part in offer.parts:
             seen[part.kind] = seen.get(part.kind, 0) + 1
-            key = idempotency_key(case.id, offer.rule, step, part.kind, seen[part.kind])
-            entry, created = ledger.grant(
-                session, key, kind=part.kind, amount_fen=part.amount_fen, rule_id=offer.rule,
-                seed_rule=offer.seed_rule, case_id=case.id, order_id=order.id, buyer_id=case.buyer_id,
-                approved_by=approved_by, state=part.state, note=offer.explanation[:500])
+            key = ledger_key(case.id, order.id, offer, step, part.kind, seen[part.kind])
+            try:
+                entry, created = ledger.grant(
+                    session, key, kind=part.kind, amount_fen=part.amount_fen, rule_id=offer.rule,
+                    seed_rule=offer.seed_rule, case_id=case.id, order_id=order.id, buyer_id=case.buyer_id,
+                    approved_by=approved_by, state=part.state, note=offer.explanation[:500])
+            except ledger.LedgerConflict as exc:
+                # the same price drop was refunded at the same moment in another case: never twice
+                raise NothingToAccept(f"case {case.id}: {exc}") from exc
             granted.append(GrantedPart(entry.kind, entry.amount_fen, entry.state, key, created))
         return granted
+
+
+def ledger_key(case_id: int, order_id: int, option: Option, step: int, kind: str, occurrence: int = 1) -> str:
+    """The ledger key of one part of an accepted option: per order line and price for a price difference
+    (bot.service.pricing), else per case, rule, step and part."""
+    if is_price_difference(option):
+        return price_ledger_key(order_id, option, occurrence)
+    return idempotency_key(case_id, option.rule, step, kind, occurrence)
 
 
 def idempotency_key(case_id: int, rule: str, step: int, kind: str, occurrence: int = 1) -> str:

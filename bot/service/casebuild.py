@@ -112,8 +112,9 @@ def defect_from_text(text: str) -> Optional[str]:
 
 
 def policy_case(facts: dict, inputs: CaseInputs, *, evidence: list[str], refusals: int, prior_claims: int,
-                case_id: Optional[int] = None) -> dict:
-    """The engine's case dict (see bot.policy.case.Case)."""
+                case_id: Optional[int] = None, extra: Optional[dict] = None) -> dict:
+    """The engine's case dict (see bot.policy.case.Case). `extra`: fields read elsewhere (the catalog's
+    price for price protection, bot.service.pricing) that override the order's."""
     case: dict[str, Any] = {key: facts[key] for key in ORDER_FIELDS if facts.get(key) is not None}
     case["items"] = [_item(item) for item in facts.get("items", [])]
     if facts.get("faulty_items"):
@@ -127,12 +128,14 @@ def policy_case(facts: dict, inputs: CaseInputs, *, evidence: list[str], refusal
     case["usable"] = usable
     optional = {
         "return_shipping_quote": _yuan(inputs.return_shipping_quote_fen),
-        "price_now": _yuan(inputs.price_now_fen),
+        # what the buyer says the price is now: a claim the engine checks against the catalog's price
+        "price_claimed": _yuan(inputs.price_now_fen),
         "defect": inputs.defect,
         "reason": inputs.reason,
         "problem": inputs.problem if inputs.intent == "request_compensation" else None,
     }
     case.update({key: value for key, value in optional.items() if value is not None})
+    case.update(extra or {})
     return case
 
 

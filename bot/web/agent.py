@@ -25,6 +25,9 @@ from bot.db.corrections import CorrectionRejected, record_correction
 from bot.db.models import AfterSalesCase, Handoff
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.intents import ALL_INTENTS
+from bot.policy.loader import load_pack
+from bot.service import satisfaction
+from bot.service.deadlines import handoff_deadline, queue_state
 from bot.service.summary import INTENT_NAMES
 from bot.web.limits import MAX_TEXT_CHARS
 from bot.web import transcript
@@ -71,7 +74,8 @@ def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[
     with session_scope(db_url) as session:
         handoffs = list(session.execute(select(Handoff).where(Handoff.status != "closed")
                                         .order_by(Handoff.created_at, Handoff.id)).scalars())
-        since = now_cn() - LIVE_WINDOW
+        now = now_cn()
+        since = now - LIVE_WINDOW
         cases = list(session.execute(select(AfterSalesCase).where(AfterSalesCase.updated_at >= since,
                                                                   AfterSalesCase.conversation_id.isnot(None))
                                      .order_by(AfterSalesCase.updated_at.desc())).scalars())
@@ -84,7 +88,10 @@ def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[
             row = {"conversation_id": handoff.conversation_id, "handoff_id": handoff.id, "status": handoff.status,
                    "reason": handoff.reason, "summary": handoff.summary, "agent_id": handoff.agent_id,
                    "since": handoff.created_at.isoformat() if handoff.created_at else None}
+            row.update(_deadline_row(handoff, now))
             (waiting if handoff.status == "waiting" else taken).append(row)
+        # the platform's deadlines decide the order: overdue first, then the least time left; none last
+        waiting.sort(key=lambda r: (r["deadline"] is None, r["seconds_left"] if r["seconds_left"] is not None else 0))
         live = []
         for case in cases:
             if case.conversation_id in seen:
@@ -98,6 +105,24 @@ def list_conversations(db_url: Optional[str], recent: dict[str, float]) -> dict[
                 seen.add(conversation_id)
                 live.append({"conversation_id": conversation_id, "status": "bot", "summary": "", "since": None})
     return {"waiting": waiting, "taken": taken, "live": live}
+
+
+def _deadline_row(handoff: Handoff, now) -> dict[str, Any]:
+    """The hand-off's deadline (stored when it was queued; an older row gets it from the pack now)."""
+    due, kind = handoff.deadline_at, handoff.deadline_kind
+    if due is None and handoff.created_at is not None:
+        intent = handoff.case.intent if handoff.case is not None else None
+        computed = handoff_deadline(load_pack(), intent, handoff.reason or "", handoff.created_at)
+        if computed is not None:
+            due, kind = computed.due_at, computed.kind
+    state = queue_state(due, now, kind)
+    state.update(deadline_kind=kind, deadline_label=DEADLINE_LABELS.get(kind or "", ""))
+    return state
+
+
+# what each deadline is for (its hours come from the rule pack, see bot.service.deadlines)
+DEADLINE_LABELS = {"question": "咨询（工作日计时）", "complaint": "投诉", "return_request": "退换货",
+                   "refund_dispute": "退款（超时买家可申请平台介入）"}
 
 
 @agent_bp.get("/api/agent/conversations/<conversation_id>")
@@ -252,7 +277,8 @@ def context_from_tracker(conversation_id: str, tracker: dict, parse: dict,
         buyer_messages=texts, parse=parse, conversation_id=conversation_id, buyer_id=conversation_id,
         problem=slots.get("problem") or None, order_number=slots.get("order_number") or None,
         case_id=int(case_id) if case_id not in (None, "") else None, usable=slots.get("usable"),
-        return_shipping_quote_fen=quote_fen(slots.get("return_shipping_quote")), photo_refs=refs)
+        return_shipping_quote_fen=quote_fen(slots.get("return_shipping_quote")), photo_refs=refs,
+        price_claimed_fen=quote_fen(slots.get("price_now")))
 
 
 # ---------------------------------------------------------------------- acting
@@ -356,6 +382,66 @@ async def hand_back(request: Request, conversation_id: str) -> HTTPResponse:
     except RasaUnavailable as exc:
         return _error(str(exc), 502)
     return json({"paused": False})
+
+
+@agent_bp.post("/api/agent/conversations/<conversation_id>/resolve")
+@require_agent
+async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
+    """结案: {"case_id"?, "resolution_kind"?}. The agent ends the conversation's case: its hand-offs close, the
+    bot answers again, and the buyer is asked once how satisfied they are (满意 / 一般 / 不满意 buttons that name
+    the case). Refused (409, nothing changed) while the bot has an offer pending or a form open: the buyer is
+    in the middle of a negotiation."""
+    body = request.json or {}
+    case_id = _int(body["case_id"]) if body.get("case_id") not in (None, "") else None
+    kind = str(body["resolution_kind"])[:40] if body.get("resolution_kind") else None
+    try:
+        tracker = await request.app.ctx.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(str(exc), 503)
+    busy = mid_negotiation(tracker)
+    if busy:
+        return _error(f"the buyer is in the middle of a negotiation ({busy}); finish it first", 409)
+    try:
+        done = await in_thread(request, _resolve_case, request.app.ctx.db_url, conversation_id,
+                               request.ctx.agent_id, case_id, kind)
+    except satisfaction.NoCaseToResolve as exc:
+        return _error(str(exc), 404)
+    except DatabaseUnavailable as exc:
+        return _error(f"order database unavailable: {exc}", 503)
+    now = time.time()
+    events: list[dict[str, Any]] = []
+    if transcript.is_paused(tracker):
+        events.append({"event": "resume", "timestamp": now})
+    events.append({"event": "slot", "name": "handoff", "value": False, "timestamp": now})
+    if done.survey_id is not None:
+        events += [{"event": "slot", "name": "satisfaction_case", "value": done.case_id, "timestamp": now},
+                   {"event": "bot", "text": satisfaction.SURVEY_TEXT, "timestamp": now,
+                    "data": {"buttons": satisfaction.survey_buttons(done.case_id)},
+                    "metadata": {"agent_id": request.ctx.agent_id, "message_key": f"satisfaction:{done.case_id}"}}]
+    try:
+        await request.app.ctx.rasa.append_events(conversation_id, events)
+    except RasaUnavailable as exc:
+        # the case is resolved and the survey row written; the question did not reach the buyer
+        return json({"case_id": done.case_id, "asked": False, "error": str(exc)}, status=502)
+    return json({"case_id": done.case_id, "resolution_kind": done.resolution_kind,
+                 "asked": done.survey_id is not None, "paused": False})
+
+
+def mid_negotiation(tracker: dict) -> str:
+    """Why the buyer must not be interrupted now ("" when they may): a form open or an offer pending."""
+    loop = (tracker.get("active_loop") or {}).get("name")
+    if loop:
+        return f"form {loop} open"
+    if (tracker.get("slots") or {}).get("offer_pending"):
+        return "an offer is pending"
+    return ""
+
+
+def _resolve_case(db_url: Optional[str], conversation_id: str, agent_id: str, case_id: Optional[int],
+                  kind: Optional[str]) -> satisfaction.AgentResolution:
+    with session_scope(db_url) as session:
+        return satisfaction.resolve_by_agent(session, conversation_id, agent_id, case_id=case_id,
+                                             resolution_kind=kind)
 
 
 def _take_handoff(db_url: Optional[str], conversation_id: str, agent_id: str) -> Optional[dict[str, Any]]:

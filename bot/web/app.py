@@ -14,6 +14,7 @@ from sanic.log import logger as sanic_logger
 from bot.copilot import Copilot
 from bot.web.agent import agent_bp
 from bot.web.buyer import buyer_bp
+from bot.web.catalog_api import catalog_bp
 from bot.web.rasa_client import RasaClient
 from bot.web.uploads import upload_dir
 
@@ -38,6 +39,7 @@ def create_app(name: str = "aftersales_web", *, rasa: Any = None, db_url: Option
     app.ctx.locks = {}
     app.blueprint(buyer_bp)
     app.blueprint(agent_bp)
+    app.blueprint(catalog_bp)
     app.static("/static", str(STATIC_DIR), name="static_files")
     _register_report(app)
 

@@ -4,7 +4,6 @@
   "use strict";
   const TOKEN_KEY = "aftersales.agentToken"; // the console's login stores it under this key
   const SVG = "http://www.w3.org/2000/svg";
-  const COLORS = { automated: "#2f9e6e", handed_off: "#e8a33d", abandoned: "#c2c7cf" };
   const OUTCOME_NAMES = { automated: "机器人解决", handed_off: "转人工", abandoned: "放弃" };
   // Turn-taking intents say nothing about what buyers need help with; the intent chart leaves them out.
   const CONVERSATIONAL = new Set(["greet", "thank", "goodbye", "affirm", "deny", "provide_order_number",
@@ -56,11 +55,23 @@
 
   // ------------------------------------------------------------------ charts
 
+  const OUTCOME_SERIES = ["automated", "handed_off", "abandoned"].map((key) => ({ key, name: OUTCOME_NAMES[key] }));
+  const RATING_SERIES = [{ key: "satisfied", name: "满意" }, { key: "neutral", name: "一般" },
+    { key: "unsatisfied", name: "不满意" }, { key: "unanswered", name: "未回答" }];
+  const COLOR = { automated: "#2f9e6e", handed_off: "#e8a33d", abandoned: "#c2c7cf", satisfied: "#2f9e6e",
+    neutral: "#e8c23d", unsatisfied: "#d9534f", unanswered: "#c2c7cf" };
+
   function dailyChart(daily) {
+    return stackedDays(daily, OUTCOME_SERIES, "每日对话数");
+  }
+
+  // One stacked bar per day: `days` are {day, <key>: count}, `series` the stacked keys, bottom first.
+  function stackedDays(days, series, label) {
     const width = 900, height = 240, left = 36, bottom = 28, top = 10;
-    const svg = svgRoot(width, height, "每日对话数");
-    const max = niceMax(Math.max(1, ...daily.map((d) => d.conversations)));
-    const plotH = height - top - bottom, slot = (width - left - 8) / Math.max(1, daily.length);
+    const svg = svgRoot(width, height, label);
+    const total = (d) => series.reduce((sum, s) => sum + (d[s.key] || 0), 0);
+    const max = niceMax(Math.max(1, ...days.map(total)));
+    const plotH = height - top - bottom, slot = (width - left - 8) / Math.max(1, days.length);
     const y = (v) => top + plotH - (v / max) * plotH;
     const ticks = max % 5 === 0 && max >= 5 ? 5 : 4; // whole numbers on the axis: 50 -> 10, 20 ...
     for (let i = 0; i <= ticks; i++) {
@@ -68,29 +79,29 @@
       svg.appendChild(svgEl("line", { x1: left, x2: width - 4, y1: y(v), y2: y(v), class: "axis" }));
       svg.appendChild(svgEl("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" }, String(Math.round(v))));
     }
-    daily.forEach((d, i) => {
+    days.forEach((d, i) => {
       let base = 0;
       const x = left + i * slot + slot * 0.15, w = slot * 0.7;
-      ["automated", "handed_off", "abandoned"].forEach((key) => {
-        const value = d[key];
+      series.forEach((s) => {
+        const value = d[s.key] || 0;
         if (value > 0) {
           const bar = svgEl("rect", { x, y: y(base + value), width: w, height: y(base) - y(base + value),
-            fill: COLORS[key] });
-          bar.appendChild(svgEl("title", {}, `${d.day} ${OUTCOME_NAMES[key]} ${value}`));
+            fill: COLOR[s.key], "data-series": s.key });
+          bar.appendChild(svgEl("title", {}, `${d.day} ${s.name} ${value}`));
           svg.appendChild(bar);
         }
         base += value;
       });
-      const every = Math.ceil(daily.length / 15);
+      const every = Math.ceil(days.length / 15);
       if (i % every === 0) {
         svg.appendChild(svgEl("text", { x: x + w / 2, y: height - 10, "text-anchor": "middle" }, d.day.slice(5)));
       }
     });
     const legend = el("div", { class: "legend" });
-    Object.keys(COLORS).forEach((key) => {
+    series.forEach((s) => {
       const item = el("span");
-      item.appendChild(el("i", { class: "c-" + key }));
-      item.appendChild(document.createTextNode(OUTCOME_NAMES[key]));
+      item.appendChild(el("i", { class: "c-" + s.key }));
+      item.appendChild(document.createTextNode(s.name));
       legend.appendChild(item);
     });
     return [svg, legend];
@@ -136,10 +147,55 @@
     node.appendChild(head);
     rows.forEach((cells) => {
       const tr = el("tr");
-      cells.forEach((c, i) => tr.appendChild(el("td", {
-        class: numeric.includes(i) ? "num" : (c && c.orders ? "orders" : "") }, c && c.orders ? c.orders : c)));
+      cells.forEach((c, i) => {
+        if (c && c.href) { // a link cell: {href, text}; the href comes from our own report, still set as an attribute
+          const td = el("td");
+          td.appendChild(el("a", { href: c.href, target: "_blank", rel: "noopener" }, c.text));
+          tr.appendChild(td);
+          return;
+        }
+        tr.appendChild(el("td", { class: numeric.includes(i) ? "num" : (c && c.orders ? "orders" : "") },
+          c && c.orders ? c.orders : c));
+      });
       node.appendChild(tr);
     });
+  }
+
+  // Hand-offs taken by an agent within the platform's deadline (bot.service.deadlines).
+  function deadlineCard(rows) {
+    const all = rows.find((r) => r.kind === "all");
+    const share = all && all.share !== null ? (all.share * 100).toFixed(0) + "%" : "-";
+    return card("时限内处理", share, all ? `${all.in_time} 准时 / ${all.late} 超时，${all.waiting_not_due} 未到期` : "无转人工");
+  }
+
+  // Buyers' satisfaction when their cases ended (bot.report.satisfaction).
+  const RESOLVER_NAMES = { bot: "机器人解决", agent: "人工解决" };
+  const RESOLUTION_NAMES = { agent_closed: "人工结案", already_refunded: "已退过差价" };
+  function satisfactionCard(sat) {
+    if (!sat || !sat.total.asked) return card("买家满意度", "-", "本期未邀评");
+    return card("买家满意度", pct(sat.total.satisfied_share),
+      `${sat.total.answered}/${sat.total.asked} 已评价，不满意 ${sat.total.unsatisfied}`);
+  }
+  function ratingCells(r, label) {
+    return [label, r.asked, r.answered, r.satisfied, r.neutral, r.unsatisfied, pct(r.satisfied_share)];
+  }
+  const RATING_HEADERS = ["邀评", "已评", "满意", "一般", "不满意", "满意率"];
+  function renderSatisfaction(sat) {
+    const days = (sat ? sat.daily : []).map((r) => ({ day: r.key, satisfied: r.satisfied, neutral: r.neutral,
+      unsatisfied: r.unsatisfied, unanswered: r.asked - r.answered }));
+    $("satisfaction-chart").replaceChildren(...(days.length ? stackedDays(days, RATING_SERIES, "每日满意度")
+      : [el("p", { class: "empty" }, "无数据")]));
+    const rows = (list, name) => (sat ? list(sat) : []).map((r) => ratingCells(r, name(r.key)));
+    table($("satisfaction-resolver-table"), ["谁解决", ...RATING_HEADERS],
+      rows((x) => x.by_resolver, (k) => RESOLVER_NAMES[k] || k), [1, 2, 3, 4, 5, 6]);
+    table($("satisfaction-intent-table"), ["意图", ...RATING_HEADERS],
+      rows((x) => x.by_intent, intentName), [1, 2, 3, 4, 5, 6]);
+    table($("satisfaction-kind-table"), ["解决方式", ...RATING_HEADERS],
+      rows((x) => x.by_resolution_kind, (k) => RESOLUTION_NAMES[k] || k), [1, 2, 3, 4, 5, 6]);
+    table($("unsatisfied-table"), ["订单号", "意图", "解决方式", "解决人", "买家留言", "评价时间", "对话"],
+      (sat ? sat.unsatisfied : []).map((u) => [{ orders: u.order_number || "-" }, intentName(u.intent),
+        RESOLUTION_NAMES[u.resolution_kind] || u.resolution_kind, u.resolved_by, u.comment || "",
+        u.answered_at.slice(0, 16).replace("T", " "), { href: u.transcript_url, text: "查看对话" }]), []);
   }
 
   function card(label, value, sub) {
@@ -164,7 +220,10 @@
         "机器人单独：" + duration(data.cases.median_bot_resolution_s)),
       card("重复索赔买家", String(data.repeat_claimers.length), "本期 ≥2 次获赔"),
       card("服务体验总分", data.score.total === null ? "-" : data.score.total.toFixed(1),
-        "参考 " + data.score.reference_total.toFixed(1)));
+        "参考 " + data.score.reference_total.toFixed(1)),
+      deadlineCard(data.deadlines || []),
+      satisfactionCard(data.satisfaction));
+    renderSatisfaction(data.satisfaction);
 
     const notes = $("notes");
     notes.hidden = !data.notes.length;

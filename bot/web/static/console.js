@@ -86,11 +86,25 @@
       item.appendChild(el("strong", "", row.conversation_id));
       if (row.reason) item.appendChild(el("span", "tag", row.reason));
       if (row.agent_id) item.appendChild(el("span", "tag", "坐席 " + row.agent_id));
+      if (row.deadline) item.appendChild(deadlineTag(row));
       const first = (row.summary || "").split("\n")[0];
       if (first) item.appendChild(el("div", "preview", first));
       item.addEventListener("click", () => openConversation(row.conversation_id));
       list.appendChild(item);
     }
+  }
+
+  // The platform's deadline of a waiting case: time left, or how long overdue; dispute risk marked.
+  function deadlineTag(row) {
+    const left = row.seconds_left;
+    const hours = Math.floor(Math.abs(left) / 3600), minutes = Math.floor((Math.abs(left) % 3600) / 60);
+    const span = hours + "小时" + minutes + "分";
+    const text = (left < 0 ? "已超时 " + span : "剩余 " + span) + (row.deadline_label ? " · " + row.deadline_label : "");
+    const classes = "deadline" + (row.overdue ? " overdue" : row.due_soon ? " due-soon" : "")
+      + (row.dispute_risk ? " dispute-risk" : "");
+    const tag = el("span", classes, text + (row.dispute_risk ? " · 纠纷风险" : ""));
+    tag.title = "截止 " + row.deadline;
+    return tag;
   }
 
   // ------------------------------------------------------------------ a conversation
@@ -118,6 +132,7 @@
       state.lastSeq = Math.max(state.lastSeq, body.last_seq);
       $("takeover").disabled = body.paused;
       $("handback").disabled = !body.paused;
+      $("resolve").disabled = !body.slots || !body.slots.case_id;
       const buyerSeq = Math.max(-1, ...body.messages.filter((m) => m.role === "buyer").map((m) => m.seq));
       if (buyerSeq > state.lastBuyerSeq) { state.lastBuyerSeq = buyerSeq; loadSuggestion(); }
     } catch (error) { /* retried */ }
@@ -308,6 +323,15 @@
     if (!state.current) return;
     try { await api("/api/agent/conversations/" + encodeURIComponent(state.current) + "/handback", { method: "POST" }); }
     catch (error) { showError(error.message); }
+    refreshThread(); refreshList();
+  });
+
+  $("resolve").addEventListener("click", async () => {
+    if (!state.current) return;
+    try {
+      const done = await api("/api/agent/conversations/" + encodeURIComponent(state.current) + "/resolve", { method: "POST" });
+      showError(done.asked ? "已结案，已请买家评价" : "已结案（这个售后之前已邀请过评价）");
+    } catch (error) { showError(error.message); }
     refreshThread(); refreshList();
   });
 

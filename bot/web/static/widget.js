@@ -69,9 +69,11 @@
       const img = el("img"); img.alt = "图片"; box.appendChild(img);
       if (safe.startsWith("/uploads/")) showUpload(img, safe); else img.src = safe;
     }
-    if ((message.buttons || []).length) {
+    const buttons = message.buttons || [];
+    if (buttons.length && buttons.every(isRatingButton)) box.appendChild(renderSurvey(buttons));
+    else if (buttons.length) {
       const row = el("div", "buttons");
-      for (const button of message.buttons) {
+      for (const button of buttons) {
         const b = el("button", "", button.title);
         b.type = "button";
         b.addEventListener("click", () => send(button.payload, { display: button.title }));
@@ -80,6 +82,47 @@
       box.appendChild(row);
     }
     return box;
+  }
+
+  // ------------------------------------------------------------------ the satisfaction survey (满意度)
+  // 满意 / 一般 / 不满意 with an optional comment: the comment rides in the button's payload
+  // (/rate_satisfaction{"rating": ..., "comment": ...}), so one tap sends both and the NLU never sees it.
+  const RATE_PREFIX = "/rate_satisfaction";
+  const MAX_COMMENT = 500;
+
+  function isRatingButton(button) {
+    return typeof button.payload === "string" && button.payload.startsWith(RATE_PREFIX);
+  }
+
+  function withComment(payload, comment) {
+    let data = {};
+    try { data = JSON.parse(payload.slice(RATE_PREFIX.length) || "{}"); } catch (e) { data = {}; }
+    if (comment) data.comment = comment.slice(0, MAX_COMMENT);
+    return RATE_PREFIX + JSON.stringify(data);
+  }
+
+  function renderSurvey(buttons) {
+    const survey = el("div", "survey");
+    const comment = el("input", "survey-comment");
+    comment.type = "text";
+    comment.maxLength = MAX_COMMENT;
+    comment.placeholder = "想说点什么？（选填）";
+    comment.setAttribute("aria-label", "评价留言（选填）");
+    const row = el("div", "buttons");
+    for (const button of buttons) {
+      const b = el("button", "rating", button.title);
+      b.type = "button";
+      b.addEventListener("click", () => {
+        const text = comment.value.trim();
+        survey.querySelectorAll("button, input").forEach((n) => { n.disabled = true; });
+        b.classList.add("chosen");
+        send(withComment(button.payload, text), { display: button.title + (text ? "：" + text : "") });
+      });
+      row.appendChild(b);
+    }
+    survey.appendChild(row);
+    survey.appendChild(comment);
+    return survey;
   }
 
   function append(messages) {
