@@ -48,3 +48,15 @@ def test_payload_carries_the_entities_of_the_unclear_message() -> None:
     assert payload.startswith("/damaged{")
     assert json.loads(payload[len("/damaged"):]) == {"order_number": "886600010001", "amount": 1300}
     assert intent_payload("invoice") == "/invoice"
+
+
+def test_after_a_tap_the_flow_reads_the_text_of_the_clarified_message() -> None:
+    from actions.dialogue import clarified_text
+
+    unclear = {"event": "user", "text": "瓶口磕掉一块，还能用", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    tap = {"event": "user", "text": "/damaged", "parse_data": {"intent": {"name": "damaged"}}}
+    understood = {"event": "user", "text": "杯子碎了", "parse_data": {"intent": {"name": "damaged"}}}
+    bot = {"event": "bot", "text": "亲，您遇到的是下面哪个问题呢？"}
+    assert clarified_text([unclear, bot, tap]) == "瓶口磕掉一块，还能用"
+    assert clarified_text([understood, bot, tap]) is None  # a button after an understood message: its own text
+    assert clarified_text([tap]) is None
