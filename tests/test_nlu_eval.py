@@ -309,7 +309,9 @@ def test_command_end_to_end_with_trained_model(tmp_path: Path) -> None:
     ]
     eval_path = write(tmp_path / "tiny.jsonl", jsonl(rows))
     completed = subprocess.run(
-        [sys.executable, "-m", "actions.eval_nlu", str(eval_path), "--model", str(model), "--out", str(tmp_path / "r")],
+        # no chat logs and no cross-validation: the baselines train on the team data alone, in seconds
+        [sys.executable, "-m", "actions.eval_nlu", str(eval_path), "--model", str(model), "--out", str(tmp_path / "r"),
+         "--logs", "", "--cv", "0"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -319,3 +321,7 @@ def test_command_end_to_end_with_trained_model(tmp_path: Path) -> None:
     assert set(report["comparison"]) == {"model", "keyword", "tfidf+lr"}
     assert 0.0 <= report["comparison"]["model"]["accuracy"] <= 1.0
     assert "macro-F1" in completed.stdout and "tfidf+lr" in completed.stdout
+    # 猜你想问 figures: recall@3, clarified share and confident-wrong rate for every system
+    assert set(report["confidence"]) == {"model", "keyword", "tfidf+lr"}
+    assert 0.0 <= report["confidence"]["model"]["confident_wrong_rate"] <= 1.0
+    assert report["cross_validation"] is None and "threshold  clarified" in completed.stdout
