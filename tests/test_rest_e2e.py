@@ -81,6 +81,15 @@ def text_of(replies: list[dict]) -> str:
     return "\n".join(reply.get("text", "") for reply in replies)
 
 
+def record_photo(db_url: str, buyer: str, metadata: dict) -> None:
+    """What the widget's upload does first: only a recorded upload of this buyer counts as photo evidence."""
+    from bot.db.cases import record_upload
+
+    with session_scope(db_url) as session:
+        for attachment in metadata["attachments"]:
+            record_upload(session, attachment["ref"], buyer, conversation_id=buyer)
+
+
 def ledger(db_url: str, buyer: str) -> list[tuple[str, int, str]]:
     with session_scope(db_url) as session:
         return [(e.kind, e.amount_fen, e.state) for e in session.execute(
@@ -92,6 +101,7 @@ def test_damaged_bottle_ends_with_2_plus_3_accepted_and_two_ledger_rows(stack):
     before = ledger(stack.db_url, buyer)
     reply = text_of(stack.say(buyer, "你好，瓶子收到就碎了一个角，订单886600010001"))
     assert "照片" in reply, reply
+    record_photo(stack.db_url, buyer, PHOTO)
     reply = text_of(stack.say(buyer, "照片发您了", PHOTO))
     assert "2元" in reply and "3元" in reply, reply
     reply = text_of(stack.say(buyer, "好的"))
@@ -105,7 +115,9 @@ def test_refused_offer_with_a_15_yuan_quote_raises_compensation_but_never_above_
     buyer, order = "b_demo_2", "886600020003"  # b_demo_2's 20.00-yuan bottle
     reply = text_of(stack.say(buyer, f"杯子碎了，订单号{order}"))
     assert "照片" in reply, reply
-    assert "2元" in text_of(stack.say(buyer, "照片发您了", {"attachments": [{"type": "photo", "ref": "upload/2.jpg"}]}))
+    photo = {"attachments": [{"type": "photo", "ref": "upload/2.jpg"}]}
+    record_photo(stack.db_url, buyer, photo)
+    assert "2元" in text_of(stack.say(buyer, "照片发您了", photo))
     reply = text_of(stack.say(buyer, "不行"))
     assert "快递费" in reply or "运费" in reply, reply  # the return shipping quote is asked
     reply = text_of(stack.say(buyer, "15块"))
