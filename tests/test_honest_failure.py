@@ -82,7 +82,9 @@ def test_a_resent_acceptance_with_the_same_client_id_gets_the_first_reply(db_url
     _, second = run(ActionAcceptOffer(), resent)
     _, another = run(ActionAcceptOffer(), tracker(intent="affirm", slots={"case_id": case_id},
                                                   metadata={"client_message_id": "ok-4"}))
-    assert first == second == ["utter_offer_accepted"]
+    # the first acceptance also asks for satisfaction (issue 18); the re-send repeats the reply, never the survey
+    assert first == ["utter_offer_accepted", "utter_ask_satisfaction"]
+    assert second == ["utter_offer_accepted"]
     assert another == ["utter_offer_already_accepted"]
 
 
