@@ -80,8 +80,16 @@ class Buyer:
         self.stack, self.buyer_id, self.order = stack, buyer_id, order
         self.token = sign_buyer_token(buyer_id)
         self.seen: list[str] = []  # every reply text and error the buyer saw, in order
+        # what the widget's upload does first: only this buyer's recorded upload counts as photo evidence
+        self.photo = [{"type": "photo", "ref": f"upload/fault-{buyer_id}.jpg"}]
+        from bot.db.cases import record_upload
+
+        with session_scope(stack.db_url) as session:
+            record_upload(session, self.photo[0]["ref"], buyer_id, conversation_id=buyer_id)
 
     def send(self, text: str, attachments: Optional[list] = None, timeout: float = 90) -> tuple[int, str]:
+        if attachments is PHOTO:
+            attachments = self.photo
         body = {"text": text.format(order=self.order), **({"attachments": attachments} if attachments else {})}
         request = urllib.request.Request(self.stack.web_url + "/api/chat/send", json.dumps(body).encode(),
                                          {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
