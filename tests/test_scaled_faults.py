@@ -83,9 +83,11 @@ class Buyer:
         # what the widget's upload does first: only this buyer's recorded upload counts as photo evidence
         self.photo = [{"type": "photo", "ref": f"upload/fault-{buyer_id}.jpg"}]
         from bot.db.cases import record_upload
+        from bot.db.models import PhotoUpload
 
-        with session_scope(stack.db_url) as session:
-            record_upload(session, self.photo[0]["ref"], buyer_id, conversation_id=buyer_id)
+        with session_scope(stack.db_url) as session:  # two tabs of one buyer share the upload
+            if session.get(PhotoUpload, self.photo[0]["ref"]) is None:
+                record_upload(session, self.photo[0]["ref"], buyer_id, conversation_id=buyer_id)
 
     def send(self, text: str, attachments: Optional[list] = None, timeout: float = 90) -> tuple[int, str]:
         if attachments is PHOTO:
