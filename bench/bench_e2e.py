@@ -46,7 +46,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import now_cn  # noqa: E402
-from bot.convtest.stack import (PYTHON, action_endpoint_yaml, free_port, get_ok, newest_model,  # noqa: E402
+from bot.convtest.stack import (PYTHON, action_endpoint_yaml, free_port, get_ok, newest_model, stop_processes,  # noqa: E402
                                 rasa_command, start_stack)
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Buyer, Order, OrderItem, Shipment, Shop  # noqa: E402
@@ -277,16 +277,7 @@ class NoopFloor:
             return json.loads(response.read())
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in self.logs:
-            log.close()
+        stop_processes(self.processes, self.logs)
 
 
 def machine() -> dict:

@@ -87,18 +87,23 @@ class RunningStack:
                          for log in self.logs)
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        for log in self.logs:
-            log.close()
+        stop_processes(self.processes, self.logs)
         self.processes, self.logs = [], []
+
+
+def stop_processes(processes: list, logs: list) -> None:
+    """Terminate the servers (kill what is still there after 20 s) and close their log files."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    for log in logs:
+        log.close()
 
 
 def action_server_command(port: int, workers: int = 1) -> list[str]:
