@@ -302,14 +302,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def _settings(self) -> intent_model.IntentModelSettings:
-        return intent_model.IntentModelSettings(
-            char_ngrams=tuple(self._config["char_ngrams"]),
-            words=bool(self._config["words"]),
-            c=float(self._config["c"]),
-            class_weight=self._config["class_weight"],
-            dense_weight=float(self._config["dense_weight"]) if self._dense_featurizers else 0.0,
-            classifier=self._config["classifier"],
-        )
+        return intent_model.IntentModelSettings.from_component_config(self._config)
 
     def _dense(self, messages: List[Message]) -> Optional[np.ndarray]:
         """One sentence vector per message from the configured featurizers (None when none configured)."""

@@ -82,6 +82,21 @@ class IntentModelSettings:
     dense_weight: float = 0.0
     classifier: str = "logreg"
 
+    @classmethod
+    def from_component_config(cls, config: dict) -> "IntentModelSettings":
+        """The settings of a LinearIntentClassifier entry of config.yml (missing keys take the defaults; no
+        dense_featurizers means n-grams only). The Rasa component and the cross-validation both read it here."""
+        defaults = cls()
+        uses_dense = bool(config.get("dense_featurizers"))
+        return cls(
+            char_ngrams=tuple(config.get("char_ngrams", defaults.char_ngrams)),
+            words=bool(config.get("words", defaults.words)),
+            c=float(config.get("c", defaults.c)),
+            class_weight=config.get("class_weight", defaults.class_weight),
+            dense_weight=float(config.get("dense_weight", 1.0)) if uses_dense else 0.0,
+            classifier=config.get("classifier", defaults.classifier),
+        )
+
     def __post_init__(self) -> None:
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"classifier must be one of {sorted(CLASSIFIERS)}, got {self.classifier!r}")

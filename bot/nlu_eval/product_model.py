@@ -36,16 +36,7 @@ def product_settings(config_path: str | Path) -> ProductSettings:
     classifier = by_name.get(CLASSIFIER_COMPONENT)
     if classifier is None:
         raise ValueError(f"{config_path}: no {CLASSIFIER_COMPONENT} in the pipeline")
-    defaults = IntentModelSettings()
-    uses_dense = bool(classifier.get("dense_featurizers"))
-    model = IntentModelSettings(
-        char_ngrams=tuple(classifier.get("char_ngrams", defaults.char_ngrams)),
-        words=bool(classifier.get("words", defaults.words)),
-        c=float(classifier.get("c", defaults.c)),
-        class_weight=classifier.get("class_weight", defaults.class_weight),
-        dense_weight=float(classifier.get("dense_weight", 1.0)) if uses_dense else 0.0,
-        classifier=classifier.get("classifier", defaults.classifier),
-    )
+    model = IntentModelSettings.from_component_config(classifier)
     fallback = by_name.get("FallbackClassifier")
     featurizer = by_name.get(FEATURIZER_COMPONENT) or {}
     return ProductSettings(
