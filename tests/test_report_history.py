@@ -153,3 +153,19 @@ def test_after_the_history_an_ordinary_insert_gets_a_fresh_id_on_every_backend(d
         assert order.id > session.execute(select(func.max(Order.id)).where(Order.id != order.id)).scalar_one()
     app.dispose()
     tracker.dispose()
+
+
+def test_every_generated_conversation_is_its_own_session(engines):
+    """The 300-conversation demo history once put two sessions of one repeat buyer at the same second (the
+    starts after the last allowed one were all clamped to it) and the report counted 299. One day of 80
+    conversations puts a quarter of them past that point."""
+    app, tracker = engines
+    config = HistoryConfig(conversations=80, days=1)
+    summary = seed_history(app, tracker, config, end=END)
+    with tracker.connect() as connection:
+        starts = connection.execute(select(EVENTS.c.sender_id, EVENTS.c.timestamp).where(
+            EVENTS.c.action_name == "action_session_start")).all()
+    assert len(starts) == len(set(starts)) == 80
+    period = Period.parse("2026-11-01", "2026-11-24")
+    report = build_report(period, app, tracker, ReportSettings(tracker_url="x"), now=END)
+    assert report.conversations.total == summary.conversations == 80

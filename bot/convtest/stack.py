@@ -1,7 +1,9 @@
 """Start the whole stack for tests and benchmarks: the action server (actions/server.py) + `rasa run --enable-api`.
 
-Both on free local ports, with a temporary endpoints file (in-memory tracker store, so a test run leaves
-nothing behind), the order database given by URL and the action server in test mode
+Both on free local ports, with a temporary endpoints file and a SQLite tracker store in the work directory
+(Rasa's SQLTrackerStore, as `make run` uses: Rasa 3.6's in-memory store rewrites the whole tracker with
+only its latest session on every save, so the first event of a conversation started with metadata, and
+every earlier session, vanished and the widget's event positions shifted), the order database given by URL and the action server in test mode
 (AFTERSALES_TEST_CLOCK=1: metadata may set the clock and the conversation's database). Used by
 `python -m bot.convtest`, tests/test_rest_e2e.py and bench/bench_e2e.py. The servers are subprocesses:
 bot/ still never imports Rasa.
@@ -125,6 +127,10 @@ def action_endpoint_yaml(actions_url: str) -> str:
     return f'action_endpoint:\n  url: "{actions_url}/webhook"\n  enable_selective_domain: true\n'
 
 
+def sqlite_tracker_store_yaml(path: Path) -> str:
+    return f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{path}"\n'
+
+
 def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True, action_workers: int = 1,
                 legacy_actions: bool = False, timeout_s: float = START_TIMEOUT_S, auth_token: Optional[str] = None,
                 interface: str = "127.0.0.1") -> RunningStack:
@@ -135,11 +141,12 @@ def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = Tr
     workdir.mkdir(parents=True, exist_ok=True)
     actions_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
+    tracker_store = sqlite_tracker_store_yaml(workdir.resolve() / "tracker.db")
     if legacy_actions:
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n' + tracker_store)
         actions_command = [str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)]
     else:
-        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{actions_port}"))
+        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{actions_port}") + tracker_store)
         actions_command = action_server_command(actions_port, action_workers)
     env = {**os.environ, "AFTERSALES_DB_URL": db_url}
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bot.sentence_encoder: the encoder's threads must not spin

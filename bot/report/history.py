@@ -17,7 +17,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterator
+from typing import Iterator, Optional
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -62,6 +62,7 @@ BATCH_CONVERSATIONS = 2000
 H = timedelta(hours=1)
 D = timedelta(days=1)
 MIN = timedelta(minutes=1)
+SESSION_GAP = 6 * H  # one buyer's generated conversations start at least this far apart
 
 # --- what conversations are about --------------------------------------------------------------------
 
@@ -216,6 +217,7 @@ class _Generator:
         self.buyer_weights = [1.0 / (rank ** 0.8) for rank in range(1, buyer_count + 1)]
         self.day_weights = [self._day_weight(self.start + n * D) for n in range(config.days)]
         self.message_no = 0
+        self.sender_starts: dict[str, list[datetime]] = {}
 
     # -- random helpers
     def _pick(self, weighted):
@@ -230,12 +232,27 @@ class _Generator:
             weight *= 2.2
         return weight
 
-    def _conversation_start(self) -> datetime:
+    def _conversation_start(self, sender: Optional[str] = None) -> datetime:
+        """When a conversation starts: a busy day and hour, at least 6 h before the end. A sender's conversations
+        stay apart (SESSION_GAP): two sessions of one buyer at one moment would be counted as one."""
+        taken = self.sender_starts.setdefault(sender, []) if sender else []
+        for _attempt in range(20):
+            moment = self._draw_moment()
+            if all(abs(moment - other) >= SESSION_GAP for other in taken):
+                break
+        while moment in taken:  # a buyer too busy for the gap: at least never the same second
+            moment -= MIN
+        taken.append(moment)
+        return moment
+
+    def _draw_moment(self) -> datetime:
         day = self.rng.choices(range(self.config.days), weights=self.day_weights)[0]
         hour = self.rng.choices(range(24), weights=[1, 1, 0, 0, 0, 0, 1, 2, 4, 6, 7, 7, 6, 6, 6, 6, 6, 6, 6, 7, 9,
                                                     10, 8, 4])[0]
         moment = self.start + day * D + hour * H + self.rng.randrange(3600) * timedelta(seconds=1)
-        return min(moment, self.end - 6 * H)
+        latest = self.end - 6 * H
+        # past the latest start: fold back into the hour before it (a clamp put several at the very same second)
+        return moment if moment <= latest else latest - self.rng.randrange(3600) * timedelta(seconds=1)
 
     # -- rows
     def buyer_rows(self) -> list[dict]:
@@ -303,7 +320,7 @@ class _Generator:
         product = (JAR_SEALED if intent == "leaking"
                    else rng.choice(GLASS) if intent in ("damaged", "minor_defect")
                    else rng.choices(CATALOG, weights=CATALOG_WEIGHTS)[0])
-        t = _Clock(self._conversation_start(), rng)
+        t = _Clock(self._conversation_start(buyer[0]), rng)
         before_shipping = intent in BEFORE_SHIPPING
         paid_at = t.now - (rng.randrange(2, 5) * D if before_shipping else rng.randrange(3, 9) * D)
         order_id, number, price = self._order(batch, buyer, paid_at, product, shipped=not before_shipping,
@@ -612,7 +629,8 @@ def _advance_sequences(app: Connection) -> None:
     ordinary insert (a buyer's first case on the scaled stack) failed on a duplicate key. SQLite needs nothing."""
     if app.dialect.name != "postgresql":
         return
-    for model in (Order, OrderItem, Shipment, AfterSalesCase, Handoff, LedgerEntry, InvoiceRequest):
+    for model in (Order, OrderItem, Shipment, AfterSalesCase, Handoff, LedgerEntry, InvoiceRequest,
+                  SatisfactionSurvey):
         table = model.__table__.name
         app.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                          f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"))
