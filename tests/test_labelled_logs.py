@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,27 @@ def test_written_logs_read_back_the_same(tmp_path: Path) -> None:
     assert write_labelled_logs([("瓶口磕掉一块", "damaged", {"source": "console"})], path) == 1
     logs = read_labelled_logs(path)
     assert [(m.text, m.intent) for m in logs.messages] == [("瓶口磕掉一块", "damaged")]
+
+
+def _model_named_by_inputs(logs_env: str) -> subprocess.CompletedProcess:
+    from bot.settings import PROJECT_ROOT
+
+    env = {**os.environ, LOGS_ENV: logs_env}
+    return subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "train_if_stale.sh"), "--path-only"],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_model_hash_covers_the_logs_and_no_logs_is_a_normal_case(tmp_path: Path) -> None:
+    """With no logs the hash step once ended on a failed `[ -n "" ]` and pipefail stopped `make test` (the
+    clean-clone CI without ../shared/train)."""
+    logs = tmp_path / "shop.jsonl"
+    logs.write_text(json.dumps({"text": "杯子碎了", "intent": "damaged"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    without = _model_named_by_inputs("")
+    assert without.returncode == 0, without.stderr
+    with_logs = _model_named_by_inputs(str(logs))
+    assert with_logs.returncode == 0, with_logs.stderr
+    logs.write_text(logs.read_text(encoding="utf-8") + json.dumps({"text": "好的", "intent": "affirm"}) + "\n",
+                    encoding="utf-8")
+    changed = _model_named_by_inputs(str(logs))
+    names = {without.stdout.strip(), with_logs.stdout.strip(), changed.stdout.strip()}
+    assert len(names) == 3 and all(n.startswith("models/aftersales-") for n in names)
