@@ -10,7 +10,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActionExecuted, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import dialogue as d
@@ -21,7 +21,7 @@ from actions.forms import (  # noqa: F401  (the action server finds the validato
     ValidatePriceForm,
     ValidateQuoteForm,
 )
-from bot.clarify import clarification_buttons
+from bot.clarify import REREAD_MARK, clarification_buttons, refusal_of_pending_offer
 from bot.money import fen_to_yuan
 from bot.scripts import reply_variables
 from bot.service import DatabaseUnavailable, NothingToAccept, OrderNotFound, ServiceError
@@ -337,6 +337,9 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        reread = reread_as_refusal(tracker)
+        if reread:
+            return reread
         if consecutive_fallbacks(tracker.events) >= 2:
             d.utter(dispatcher, "utter_fallback_handoff")
             inputs = d.case_inputs(tracker) if tracker.get_slot("problem") else None
@@ -355,6 +358,29 @@ for _action in (ActionStartCase, ActionAskOrderNumber, ActionHandleProblem, Acti
                 ActionHandOff, ActionAnswerDigression, ActionRecordInvoice, ActionDefaultFallback,
                 ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidatePriceForm, ValidateQuoteForm):
     d.guarded(_action)
+
+
+def reread_as_refusal(tracker: Tracker) -> List[EventType]:
+    """With an offer pending, an unsure message that is most likely a refusal is read as one (bot.clarify,
+    refusal_of_pending_offer): the message is taken back and given again with that intent, as Rasa's own
+    two-stage fallback does, so the rules answer it as if it had been recognised. [] when it does not apply."""
+    if not tracker.get_slot("offer_pending"):
+        return []
+    message = tracker.latest_message or {}
+    ranking = message.get("intent_ranking") or []
+    intent = refusal_of_pending_offer(ranking, bool(tracker.get_slot("ladder_offer")))
+    if intent is None:
+        return []
+    confidence = next((float(e.get("confidence") or 0.0) for e in ranking if e.get("name") == intent), 0.0)
+    parse_data = {**message, "intent": {"name": intent, "confidence": confidence}}
+    latest = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+    metadata = {**(latest.get("metadata") or {}), REREAD_MARK: "pending_offer"}
+    logger.info("unsure message read as %s (%.2f) because an offer is pending", intent, confidence)
+    # Rasa's UserUttered event takes message_id and metadata too (the receipts of 不行 are keyed by them)
+    return [UserUtteranceReverted(), ActionExecuted("action_listen"),
+            {"event": "user", "timestamp": None, "text": message.get("text"), "parse_data": parse_data,
+             "input_channel": latest.get("input_channel"), "message_id": latest.get("message_id"),
+             "metadata": metadata}]
 
 
 def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:

@@ -93,3 +93,39 @@ def clarification_buttons(
         for option in likely_options(ranking)
     ]
     return buttons + [HUMAN_BUTTON]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading an unsure message in the light of a pending offer.
+#
+# While an offer is on the table the buyer answers it: 「不行，5块钱太少了」 is a refusal even when the model,
+# which sees the message alone, is unsure which kind. Only refusals are read this way: they pay nothing (they
+# move the ladder up, ask for a return quote or hand off, each within its rule), whereas an unsure 「好的」
+# read as acceptance would pay money the buyer may not have agreed to, so acceptance must stay confident.
+
+# Refusals that answer any pending offer, and those that answer only a ladder offer (the rules in
+# data/rules.yml that turn them into action_refuse_offer).
+REFUSALS_OF_ANY_OFFER = ("deny", "request_human")
+REFUSALS_OF_A_LADDER_OFFER = ("no_reason_return", "request_compensation", "cancel_order")
+# Together these refusals must hold at least this share of the model's probability.
+REFUSAL_SHARE = 0.5
+# Metadata key of the user event that gives an unsure message again with its reading (actions/actions.py): the
+# transcripts skip it, the buyer's own message is already there.
+REREAD_MARK = "reread"
+
+
+def refusal_of_pending_offer(ranking: Sequence[Mapping[str, Any]], ladder_offer: bool) -> str | None:
+    """The refusal an unsure message most likely is, when refusals together are the likely reading; else None.
+
+    ``ranking`` is the NLU's intent ranking (nlu_fallback, if there, is ignored); ``ladder_offer`` says whether
+    the pending offer is a step of the compensation ladder (then 我要退货 / 我要退款 / 太少了 refuse it too)."""
+    allowed = REFUSALS_OF_ANY_OFFER + (REFUSALS_OF_A_LADDER_OFFER if ladder_offer else ())
+    scored = [(str(entry.get("name")), float(entry.get("confidence") or 0.0)) for entry in ranking
+              if entry.get("name") != FALLBACK_INTENT]
+    refusals = [(name, confidence) for name, confidence in scored if name in allowed]
+    if not refusals or sum(confidence for _name, confidence in refusals) < REFUSAL_SHARE:
+        return None
+    best_refusal = max(refusals, key=lambda pair: pair[1])
+    best_overall = max(scored, key=lambda pair: pair[1])
+    # a message whose single best reading is something else (a new problem, a question) is not a refusal
+    return best_refusal[0] if best_refusal == best_overall else None

@@ -60,3 +60,29 @@ def test_after_a_tap_the_flow_reads_the_text_of_the_clarified_message() -> None:
     assert clarified_text([unclear, bot, tap]) == "瓶口磕掉一块，还能用"
     assert clarified_text([understood, bot, tap]) is None  # a button after an understood message: its own text
     assert clarified_text([tap]) is None
+
+
+def _ranking(**confidences):
+    return [{"name": "nlu_fallback", "confidence": 0.5}] + [
+        {"name": name, "confidence": value} for name, value in sorted(confidences.items(), key=lambda kv: -kv[1])]
+
+
+def test_an_unsure_refusal_of_a_pending_offer_is_read_as_the_likeliest_refusal():
+    from bot.clarify import refusal_of_pending_offer
+
+    # 不行，5块钱太少了: deny and request_compensation together are the likely reading
+    ranking = _ranking(deny=0.38, request_compensation=0.30, shipping_fee=0.12, affirm=0.05)
+    assert refusal_of_pending_offer(ranking, ladder_offer=True) == "deny"
+    # the ladder's own refusals count only for a ladder offer: deny alone is then too unlikely
+    assert refusal_of_pending_offer(ranking, ladder_offer=False) is None
+
+
+def test_acceptance_and_other_readings_are_never_guessed_from_the_pending_offer():
+    from bot.clarify import refusal_of_pending_offer
+
+    assert refusal_of_pending_offer(_ranking(affirm=0.45, thank=0.30, deny=0.1), ladder_offer=True) is None
+    # refusals hold most of the probability, yet the single best reading is a new problem: not a refusal
+    assert refusal_of_pending_offer(_ranking(late_shipment=0.40, deny=0.30, cancel_order=0.25),
+                                    ladder_offer=True) is None
+    assert refusal_of_pending_offer(_ranking(deny=0.30, quality_issue=0.28, damaged=0.2), ladder_offer=True) is None
+    assert refusal_of_pending_offer([], ladder_offer=True) is None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from bot.clarify import REREAD_MARK
+
 UPLOAD_PREFIX = "upload/"
 
 
@@ -34,6 +36,8 @@ def to_message(seq: int, event: dict) -> Optional[dict[str, Any]]:
     at = event.get("timestamp")
     if kind == "user":
         metadata = event.get("metadata") or {}
+        if metadata.get(REREAD_MARK):  # the same message given again with its reading: shown once
+            return None
         text = metadata.get("display") or event.get("text") or ""
         photos = [url for url in (upload_url(str(a.get("ref", ""))) for a in metadata.get("attachments") or []
                                   if isinstance(a, dict) and a.get("type") == "photo") if url]
