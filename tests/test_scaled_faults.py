@@ -4,7 +4,8 @@ One stack for the module (free ports, loopback only, data in pytest's tmp dir). 
 web service behind HAProxy, as in the widget: what a test asserts about a reply is what a buyer would see.
 Every wait is bounded (FAULT_DEADLINE_S); a test that cannot finish in time fails rather than hangs.
 Skipped without a trained model or without redis-server/haproxy/PostgreSQL (.ci/run installs them), unless
-REQUIRE_SCALED=1 (CI), which turns the skip into a failure.
+REQUIRE_SCALED=1 (CI), which turns the skip into a failure. AFTERSALES_KEEP_SCALED=1 keeps the stack's
+directory (PostgreSQL data, every server's log in logs/) after the run and prints where it is (run with -s).
 """
 from __future__ import annotations
 
@@ -70,7 +71,10 @@ def scaled():
     finally:
         stack.stop()
         dispose_engines()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("AFTERSALES_KEEP_SCALED") == "1":
+            print(f"\nscaled stack's data and logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 class Buyer:
@@ -255,21 +259,25 @@ def test_redis_down_gets_an_honest_answer_and_the_stack_recovers(scaled):
     assert ledger(scaled, buyer.buyer_id) == sorted(EXPECTED_LEDGER)
 
 
-@pytest.mark.xfail(reason="known problem (issue 17): after PostgreSQL comes back the stack did not answer within "
-                          "120 s in the one run so far; not investigated yet", strict=False)
 def test_postgres_down_gets_an_honest_answer_nothing_half_written_and_the_stack_recovers(scaled):
     buyer = seed(scaled, "pg_b", 1)[0]
     buyer.say_until_answered(*SCRIPT[0])
     buyer.say_until_answered(*SCRIPT[1])
-    scaled.stop_postgres(check=True)
+    scaled.stop_postgres(check=True)  # immediate, as a crash: a turn committed just before must survive it
     try:
         status, said = buyer.send("好的")
-        assert status in (200, 503) and said, (status, said)
-        assert "2元" not in said or "稍后" in said  # never "paid" while nothing can be written
+        # Rasa cannot read the tracker: the turn is not taken and the buyer is told to send again
+        # (actions/tracker_store.py), never an answer made up from an empty conversation
+        assert status == 503 and "稍后" in said, (status, said)
     finally:
         scaled.start("postgres")
     assert ledger(scaled, buyer.buyer_id) == []  # nothing was written while it was down
+    answered_from = len(buyer.seen)
     wait_for(lambda: "2元" in buyer.send("好的")[1], "answers again after PostgreSQL is back")
+    # until the right answer, only "send again shortly": no reply from a conversation Rasa could not read
+    assert all("稍后" in said for said in buyer.seen[answered_from:-1]), buyer.seen
+    wanted = [t.format(order=buyer.order) for t, _, _ in SCRIPT[:3]]
+    assert [t for t in buyer.user_texts() if t in wanted] == wanted  # the photo turn survived; 好的 once
     assert ledger(scaled, buyer.buyer_id) == sorted(EXPECTED_LEDGER)
     with session_scope(scaled.db_url) as session:
         grants = session.execute(select(func.count()).select_from(LedgerEntry)

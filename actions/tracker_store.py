@@ -1,0 +1,75 @@
+"""Rasa's SQLTrackerStore made to survive a database restart, for the scaled stack (endpoints.scaled.yml).
+
+Two gaps in Rasa Open Source 3.6's own store, seen in tests/test_scaled_faults.py (PostgreSQL stopped and
+started again):
+
+- Its engine has no `pool_pre_ping` and Rasa offers no setting for one (with `login_db` it even rebuilds the
+  engine without its own pool options). After a restart every pooled connection is dead, and the first
+  query of each Rasa instance fails with "server closed the connection unexpectedly". Here the engine
+  pings a pooled connection before lending it, and replaces it when the ping fails.
+- Rasa wraps every tracker store in FailSafeTrackerStore, which turns a failed read into "no tracker": the
+  buyer's message is then processed as the first message of a new conversation (a greeting instead of the
+  refund the buyer was agreeing to), and the result is saved to an in-memory fallback — or, when the
+  database is back by then and the stored session is shorter than that fresh turn, the turn's tail is
+  appended to the real conversation (Rasa saves the events past the stored count). Here a
+  failed read gives a stand-in tracker that is paused: Rasa runs no action for it, the channel returns no
+  reply (the web service tells the buyer to send again shortly), and the stand-in is never saved.
+
+`tracker_store: {type: actions.tracker_store.ReconnectingSQLTrackerStore, dialect: postgresql, ...}` takes
+the same settings as Rasa's `type: SQL`.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ConversationPaused
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+# A failed read of these kinds means "the database is not reachable now", worth "send again shortly".
+# Anything else (a bug, a corrupt row) still goes to Rasa's own handling.
+UNREACHABLE_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
+class UnavailableTracker(DialogueStateTracker):
+    """Stands in for a conversation whose stored tracker could not be read. Paused, so Rasa predicts
+    nothing for it; ReconnectingSQLTrackerStore never saves it."""
+
+    def __init__(self, sender_id: Text, domain: Domain) -> None:
+        super().__init__(sender_id, domain.slots)
+        self.update(ConversationPaused())
+
+
+class ReconnectingSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, domain: Optional[Domain] = None, **kwargs: Any) -> None:
+        super().__init__(domain=domain, **kwargs)  # waits for the database, creates it and the table
+        self._replace_engine_with_pre_ping()
+
+    def _replace_engine_with_pre_ping(self) -> None:
+        """The same URL and Rasa's pool options (SQL_POOL_SIZE, SQL_MAX_OVERFLOW, POSTGRESQL_SCHEMA), plus a
+        ping at checkout: one round trip per session, paid so a restart costs no buyer message."""
+        old = self.engine
+        self.engine = sa.create_engine(old.url, pool_pre_ping=True, **create_engine_kwargs(old.url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        old.dispose()
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        try:
+            return await super().retrieve(sender_id)
+        except UNREACHABLE_ERRORS as error:
+            logger.error(f"Tracker of '{sender_id}' unreadable, the message is not processed: "
+                         f"{str(getattr(error, 'orig', None) or error).strip().splitlines()[0]}")
+            return UnavailableTracker(sender_id, self.domain)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if isinstance(tracker, UnavailableTracker):
+            # Its events describe a conversation that was never read: writing them would append a stranger's
+            # turn to the stored one. The buyer's message is simply not taken, and the buyer is told so.
+            logger.warning(f"Not saving the stand-in tracker of '{tracker.sender_id}' (database was unreachable)")
+            return
+        await super().save(tracker)
