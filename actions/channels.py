@@ -14,9 +14,14 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 
+from actions import rasa_speedups
 from bot.web.limits import MAX_TEXT_CHARS, TOO_LONG_REPLY
 
 logger = logging.getLogger(__name__)
+
+# Rasa imports this module for credentials.yml in every `rasa run`: the place to make its action-response check
+# build its validator once (actions/rasa_speedups.py).
+rasa_speedups.install()
 
 
 def capped(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:

@@ -49,11 +49,14 @@ from bot.clock import now_cn  # noqa: E402
 from bot.convtest.stack import (PYTHON, action_endpoint_yaml, free_port, get_ok, newest_model, stop_processes,  # noqa: E402
                                 rasa_command, start_stack)
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.models import Buyer, Order, OrderItem, Shipment, Shop  # noqa: E402
+from bot.db.models import Buyer, Order, OrderItem, PhotoUpload, Shipment, Shop  # noqa: E402
 from bot.db.session import session_scope  # noqa: E402
 from bot.settings import PROJECT_ROOT  # noqa: E402
 
-PHOTO = {"attachments": [{"type": "photo", "ref": "upload/bench.jpg"}]}
+# Each simulated buyer's photo is a stored upload of theirs (seed_bench_buyers), as the widget's upload makes:
+# since issue 19 a reference nobody uploaded is not evidence, and the bot would ask for the photo again.
+PHOTO_REF = "upload/bench-{sender}.jpg"
+PHOTO = {"attachments": [{"type": "photo", "ref": PHOTO_REF}]}
 # (message, metadata, a word the reply must contain; None = any non-empty reply)
 E2E_TURNS = (("订单{order}的瓶子收到就碎了一个角", None, "照片"), ("照片发您了", PHOTO, "2元"),
              ("好的", None, "2元"), ("谢谢", None, None))
@@ -112,6 +115,7 @@ def seed_bench_buyers(db_url: str, count: int, prefix: str) -> list[tuple[str, s
                                             shipped_at=now - timedelta(days=2), signed_at=now - timedelta(days=1),
                                             signed_by="buyer"))
             session.add(order)
+            session.add(PhotoUpload(reference=PHOTO_REF.format(sender=buyer_id), buyer_id=buyer_id, size_bytes=1))
             pairs.append((buyer_id, number))
     return pairs
 
@@ -140,7 +144,7 @@ async def talk(session, rasa_url: str, sender: str, order: str, turns) -> tuple[
     for text, metadata, expected in turns:
         body = {"sender": sender, "message": text.format(order=order)}
         if metadata:
-            body["metadata"] = metadata
+            body["metadata"] = json.loads(json.dumps(metadata).replace("{sender}", sender))
         seconds, payload = await timed_post(session, f"{rasa_url}/webhooks/rest/webhook", body)
         latencies.append(seconds)
         errors += not reply_ok(payload, expected)

@@ -1,0 +1,79 @@
+"""The cached check of action-server responses (actions/rasa_speedups.py) accepts and refuses exactly what Rasa's
+one-shot check does, and is what Rasa runs once our channels are loaded."""
+import jsonschema
+import pytest
+from hypothesis import given, settings, strategies as st
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+import actions.channels  # noqa: F401  (installs the faster check, as `rasa run` does through credentials.yml)
+from actions import rasa_speedups
+
+VALID = {"events": [{"event": "slot", "name": "order_number", "value": "886600010001", "timestamp": None}],
+         "responses": [{"text": "亲，请提供订单号"}]}
+
+
+def remote_action() -> RemoteAction:
+    return RemoteAction("action_handle_problem", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+
+def one_shot_ok(result) -> bool:
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+        return True
+    except jsonschema.ValidationError:
+        return False
+
+
+def test_loading_our_channels_installs_the_cached_check():
+    assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
+
+
+def test_a_valid_response_passes():
+    assert remote_action()._validate_action_result(VALID) is True
+
+
+@pytest.mark.parametrize("bad", [
+    {"events": "not a list"},
+    {"events": [{"event": "slot"}]},            # a slot event without a name
+    {"events": [{"no_event_key": 1}]},
+    {"responses": ["plain string"]},
+])
+def test_an_invalid_response_is_refused_with_rasas_hint(bad):
+    assert not one_shot_ok(bad)
+    with pytest.raises(jsonschema.ValidationError) as caught:
+        remote_action()._validate_action_result(bad)
+    assert "Failed to validate Action server response" in caught.value.message
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                           max_leaves=8)
+event_like = st.fixed_dictionaries({"event": st.sampled_from(["slot", "bot", "action", "user", "followup", "x"])},
+                                   optional={"name": json_values, "value": json_values, "text": json_values,
+                                             "timestamp": json_values})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({}, optional={"events": st.lists(event_like, max_size=3) | json_values,
+                                           "responses": st.lists(st.dictionaries(st.text(max_size=5), json_values,
+                                                                                 max_size=2) | json_values, max_size=2)}))
+def test_same_verdict_as_the_one_shot_check(result):
+    try:
+        cached = remote_action()._validate_action_result(result)
+    except jsonschema.ValidationError:
+        cached = False
+    assert cached == one_shot_ok(result)
+
+
+def test_the_schema_itself_is_checked_once_not_per_response(monkeypatch):
+    action = remote_action()
+    action._validate_action_result(VALID)          # builds the validator (and checks the schema) if not yet done
+    validator_class = type(rasa_speedups.response_validator())
+    calls = []
+    monkeypatch.setattr(validator_class, "check_schema", classmethod(lambda cls, schema, **kw: calls.append(1)))
+    for _ in range(5):
+        action._validate_action_result(VALID)
+    assert calls == []
+    jsonschema.validate(VALID, RemoteAction.action_response_format_spec())   # Rasa's one-shot call: checks every time
+    assert calls == [1]
