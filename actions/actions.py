@@ -355,7 +355,7 @@ class ActionDefaultFallback(Action):
 
 
 for _action in (ActionStartCase, ActionAskOrderNumber, ActionHandleProblem, ActionAcceptOffer, ActionRefuseOffer,
-                ActionHandOff, ActionAnswerDigression, ActionRecordInvoice, ActionDefaultFallback,
+                ActionHandOff, ActionRecordSatisfaction, ActionAnswerDigression, ActionRecordInvoice, ActionDefaultFallback,
                 ValidateInvoiceForm, ValidateOrderForm, ValidatePhotoForm, ValidatePriceForm, ValidateQuoteForm):
     d.guarded(_action)
 

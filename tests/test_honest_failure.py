@@ -157,3 +157,19 @@ def test_a_100_kb_message_on_rasas_channels_gets_a_reply_and_no_processing(chann
     asyncio.run(capped(on_new_message)(UserMessage("瓶子碎了", output, "b_x")))
     assert handled == ["瓶子碎了"]
     assert [m["text"] for m in output.messages] == [TOO_LONG_REPLY]
+
+
+def test_every_custom_action_the_action_server_serves_is_guarded():
+    # An unguarded action answers a failure with silence (the action server's 500). Rasa SDK serves every
+    # Action subclass it imports, so every one of ours must have gone through dialogue.guarded.
+    import inspect
+
+    import actions.actions
+    import actions.forms
+    from rasa_sdk import Action
+
+    ours = {cls for module in (actions.actions, actions.forms) for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, Action) and cls.__module__.startswith("actions.") and not inspect.isabstract(cls)}
+    assert len(ours) >= 15
+    unguarded = sorted(cls.__name__ for cls in ours if not hasattr(cls.run, "__wrapped__"))
+    assert unguarded == []
