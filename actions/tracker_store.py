@@ -17,6 +17,11 @@ started again):
 
 `tracker_store: {type: actions.tracker_store.ReconnectingSQLTrackerStore, dialect: postgresql, ...}` takes
 the same settings as Rasa's `type: SQL`.
+
+On SQLite (the single-process stack of `make run`, the conversation suites and the benchmark) it also keeps
+its connections: SQLAlchemy 1.4 gives a SQLite file NullPool, so Rasa's store opened a new connection for each
+read and each save of every message, and committed in the rollback-journal mode (several fsyncs a save).
+Here the connections are pooled and the file is in WAL mode, as the shop database is (bot/db/session.py).
 """
 from __future__ import annotations
 
@@ -45,6 +50,21 @@ class UnavailableTracker(DialogueStateTracker):
         self.update(ConversationPaused())
 
 
+def sqlite_engine(url: sa.engine.URL) -> sa.engine.Engine:
+    """A pooled engine on a SQLite file in WAL mode. Rasa calls its store from the event loop's thread only,
+    but a pool may hand a connection to another thread than the one that made it: SQLite must allow that."""
+    engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
+                              connect_args={"check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _wal(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API connection)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return engine
+
+
 class ReconnectingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Optional[Domain] = None, **kwargs: Any) -> None:
         super().__init__(domain=domain, **kwargs)  # waits for the database, creates it and the table
@@ -54,7 +74,10 @@ class ReconnectingSQLTrackerStore(SQLTrackerStore):
         """The same URL and Rasa's pool options (SQL_POOL_SIZE, SQL_MAX_OVERFLOW, POSTGRESQL_SCHEMA), plus a
         ping at checkout: one round trip per session, paid so a restart costs no buyer message."""
         old = self.engine
-        self.engine = sa.create_engine(old.url, pool_pre_ping=True, **create_engine_kwargs(old.url))
+        if old.url.get_backend_name() == "sqlite" and old.url.database not in (None, "", ":memory:"):
+            self.engine = sqlite_engine(old.url)
+        else:
+            self.engine = sa.create_engine(old.url, pool_pre_ping=True, **create_engine_kwargs(old.url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         old.dispose()
 

@@ -102,3 +102,36 @@ def test_postgresql_down_pauses_the_turn_and_nothing_is_written_when_it_is_back(
     stored = asyncio.run(store.retrieve("b_down"))
     assert _texts(stored) == _texts(_conversation("b_down"))  # not a stranger's events, not a half turn
     assert not stored.is_paused()
+
+
+# ------------------------------------------------------------------ SQLite (no server needed)
+
+def _sqlite_store(path: Path):
+    from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import EndpointConfig
+
+    config = EndpointConfig(type="actions.tracker_store.ReconnectingSQLTrackerStore", dialect="sqlite", db=str(path))
+    return FailSafeTrackerStore(TrackerStore.create(config, domain=Domain.empty()))
+
+
+def test_on_sqlite_the_store_keeps_its_connections_and_the_file_is_in_wal_mode(tmp_path):
+    import sqlalchemy as sa
+
+    store = _sqlite_store(tmp_path / "tracker.db")._tracker_store
+    assert isinstance(store.engine.pool, sa.pool.QueuePool)  # Rasa's own engine on a SQLite file: NullPool
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_on_sqlite_a_conversation_saved_turn_by_turn_reads_back_whole(tmp_path):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    store = _sqlite_store(tmp_path / "tracker.db")
+    tracker = _conversation("b_sqlite")
+    asyncio.run(store.save(tracker))
+    tracker.update_with_events([UserUttered("好的"), BotUttered("已为您登记"), ActionExecuted("action_listen")], None)
+    asyncio.run(store.save(tracker))  # only the new events are added
+    again = _sqlite_store(tmp_path / "tracker.db")  # a second Rasa process on the same file
+    assert _texts(asyncio.run(again.retrieve("b_sqlite"))) == _texts(tracker)
+    assert len(asyncio.run(again.retrieve("b_sqlite")).events) == len(tracker.events)

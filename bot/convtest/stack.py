@@ -128,7 +128,9 @@ def action_endpoint_yaml(actions_url: str) -> str:
 
 
 def sqlite_tracker_store_yaml(path: Path) -> str:
-    return f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{path}"\n'
+    # Rasa's SQL store, with pooled connections and WAL on SQLite (actions/tracker_store.py)
+    return (f'tracker_store:\n  type: actions.tracker_store.ReconnectingSQLTrackerStore\n  dialect: "sqlite"\n'
+            f'  db: "{path}"\n')
 
 
 def start_stack(model: Path, workdir: Path, db_url: str, *, test_mode: bool = True, action_workers: int = 1,
