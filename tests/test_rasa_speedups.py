@@ -77,3 +77,42 @@ def test_the_schema_itself_is_checked_once_not_per_response(monkeypatch):
     assert calls == []
     jsonschema.validate(VALID, RemoteAction.action_response_format_spec())   # Rasa's one-shot call: checks every time
     assert calls == [1]
+
+
+# ------------------------------------------------------------------ event type names -> classes
+
+def _every_event_class():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+    return all_subclasses(Event)
+
+
+def test_loading_our_channels_installs_the_remembered_event_lookup():
+    from rasa.shared.core.events import Event
+    assert Event.resolve_by_type is rasa_speedups.resolve_event_type
+
+
+@pytest.mark.parametrize("twice", [1, 2])  # the second round answers from what the first remembered
+def test_every_event_type_name_resolves_to_the_class_rasas_lookup_finds(twice):
+    for cls in _every_event_class():
+        assert rasa_speedups.resolve_event_type(cls.type_name) is rasa_speedups._resolve_by_type(cls.type_name)
+
+
+def test_an_unknown_event_name_still_gets_rasas_default_or_error_and_is_not_remembered():
+    from rasa.shared.core.events import SlotSet
+    assert rasa_speedups.resolve_event_type("no_such_event", SlotSet) is SlotSet
+    assert rasa_speedups.resolve_event_type("topic") is None
+    with pytest.raises(ValueError, match="no_such_event"):
+        rasa_speedups.resolve_event_type("no_such_event")
+    assert "no_such_event" not in rasa_speedups._event_classes
+
+
+def test_stored_events_read_back_equal_through_the_remembered_lookup():
+    from rasa.shared.core.events import (ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered,
+                                         deserialise_events)
+    events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+              UserUttered("瓶子碎了", {"name": "damaged", "confidence": 0.9}), SlotSet("problem", "damaged"),
+              BotUttered("麻烦拍张照片"), ActionExecuted("action_listen")]
+    for _ in range(2):  # the second read answers from what the first remembered
+        assert deserialise_events([event.as_dict() for event in events]) == events
+    assert all(type(Event.from_parameters(event.as_dict())) is type(event) for event in events)
