@@ -81,6 +81,26 @@ def test_the_survey_response_has_the_three_buttons_with_their_payloads():
         ["satisfied", "neutral", "unsatisfied"]
 
 
+def test_rasa_renders_the_survey_buttons_with_the_same_payloads_and_no_placeholder_error():
+    """What the buyer's widget gets is Rasa's rendering of domain.yml, which fills {slot} placeholders in
+    buttons too: the payload's JSON must come out intact, without Rasa logging a missing slot for it."""
+    import asyncio
+    from structlog.testing import capture_logs
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from bot.settings import PROJECT_ROOT
+
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("b_survey", domain.slots)
+    with capture_logs() as logged:
+        rendered = asyncio.run(TemplatedNaturalLanguageGenerator(domain.responses).generate(SURVEY, tracker, "rest"))
+    assert [b["payload"] for b in rendered["buttons"]] == [
+        '/rate_satisfaction{"rating": "satisfied"}', '/rate_satisfaction{"rating": "neutral"}',
+        '/rate_satisfaction{"rating": "unsatisfied"}']
+    assert [entry for entry in logged if "interpolat" in str(entry.get("event"))] == []
+
+
 def test_a_second_acceptance_or_a_retried_ask_never_asks_again(db_url):
     case_id, _ = offer_after_photo(db_url)
     accept(case_id)
