@@ -204,7 +204,11 @@ def haproxy_config(ports: dict[str, int]) -> str:
     """Round robin over both Rasa instances (any instance may serve any conversation: the tracker is in
     PostgreSQL, the lock in Redis) and both action servers; a server failing its health check twice (1 s
     apart) leaves the rotation, and a request whose connection is refused goes to the other server. A
-    request already sent to a server that dies is not sent again (a buyer message is not idempotent)."""
+    request already sent to a server that dies is not sent again (a buyer message is not idempotent).
+    A check waits up to 5 s for its answer: a killed server refuses the connection at once (out in about
+    2 s), while a live one under a peak may take over a second to answer between two buyer messages. With
+    the 1 s default, both Rasa instances left the rotation together at 50 buyers and the balancer answered
+    503 to one message in ten (bench_e2e, 2026-12-07)."""
     return f"""global
     maxconn 4096
 defaults
@@ -212,6 +216,7 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    timeout check 5s
     retries 2
     option redispatch
     retry-on conn-failure
