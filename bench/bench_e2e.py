@@ -17,6 +17,11 @@ as K concurrent clients of four messages:
               (actions on the event loop) and the whole domain sent with every action call
   e2e_scaled  (--scaled) the same conversation through HAProxy to two Rasa instances on PostgreSQL + Redis
               (bot/scaled.py), two action servers, the orders in PostgreSQL
+  e2e_baseline, bare_baseline  (--baseline-code DIR --baseline-model M) the e2e and bare-reply traffic as
+              an earlier commit's own bench_e2e measures them on its own stack, in this run: e.g. the commit
+              issue 17 was measured on (f115613), to compare today's single process with that one on the
+              same machine at the same hour. DIR is a checkout (`git worktree add DIR f115613`), M its model
+              (trained in DIR with that commit's `scripts/train_if_stale.sh`); DIR/.venv is linked to ours.
 Figures per kind and K: messages/s (messages / wall time), p50/p95/p99 per message, errors (HTTP errors and
 replies without the expected words). Prints a table, e2e over each floor, and the action server's timing
 profile (per action: calls, mean, p50, p95, from its GET /timings) for each K; writes JSON.
@@ -62,7 +67,8 @@ E2E_TURNS = (("订单{order}的瓶子收到就碎了一个角", None, "照片"),
              ("好的", None, "2元"), ("谢谢", None, None))
 GREET_TURNS = (("你好", None, "亲"),) * 4
 PARSE_TEXTS = ("订单{order}的瓶子收到就碎了一个角", "照片发您了", "好的", "谢谢")
-DEFAULT_ROUNDS = {1: 5, 10: 2, 50: 1}  # conversations per client, so K=1 still gives 20 samples
+# conversations (of 4 turns) per client: K=1 gives 20 samples, K=50 is 50 buyers x 20 turns each
+DEFAULT_ROUNDS = {1: 5, 10: 2, 50: 5}
 
 
 @dataclass
@@ -195,7 +201,8 @@ async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[
 def table(rows: list[Figures]) -> str:
     head = f"{'kind':<13} {'K':>3} {'msgs':>5} {'err':>4} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
     lines = [head, "-" * len(head)]
-    for row in rows:
+    order = list(KINDS) + list(BASELINE_KINDS.values())
+    for row in sorted(rows, key=lambda r: (r.k, order.index(r.kind))):
         lines.append(f"{row.kind:<13} {row.k:>3} {row.messages:>5} {row.errors:>4} {row.messages_per_s:>7.2f} "
                      f"{row.p50_ms:>8.1f} {row.p95_ms:>8.1f} {row.p99_ms:>8.1f}")
     return "\n".join(lines)
@@ -217,6 +224,11 @@ def ratios(rows: list[Figures]) -> list[dict]:
             scaled = by.get(("e2e_scaled", k))
             if scaled:
                 ratio["scaled_over_single_msg_per_s"] = round(scaled.messages_per_s / e2e.messages_per_s, 2)
+            baseline = by.get(("e2e_baseline", k))
+            if baseline:
+                ratio["single_over_baseline_msg_per_s"] = round(e2e.messages_per_s / baseline.messages_per_s, 2)
+                if scaled:
+                    ratio["scaled_over_baseline_msg_per_s"] = round(scaled.messages_per_s / baseline.messages_per_s, 2)
             before = by.get(("e2e_before", k))
             if before:
                 ratio["before_p50_over_bare_reply_p50"] = round(before.p50_ms / bare.p50_ms, 2)
@@ -284,6 +296,44 @@ class NoopFloor:
         stop_processes(self.processes, self.logs)
 
 
+BASELINE_KINDS = {"e2e": "e2e_baseline", "bare_reply": "bare_baseline"}
+
+
+def run_baseline(code: Path, model: Path, levels: list[int], rounds: dict[int, int], workdir: Path) -> list[Figures]:
+    """The earlier checkout's own bench_e2e (its code, its stack, its model), with this run's rounds; its e2e
+    and bare-reply rows come back renamed (e2e_baseline, bare_baseline)."""
+    code, model = code.resolve(), model.resolve()
+    venv = code / ".venv"
+    if not venv.exists():  # its stack runs PROJECT_ROOT/.venv/bin/rasa: the same pinned packages as ours
+        venv.symlink_to(PYTHON.parent.parent)
+        print(f"linked {venv} -> {PYTHON.parent.parent}", file=sys.stderr)
+    out = workdir / "baseline-out"
+    driver = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench']; import bench_e2e as b; "
+              "b.DEFAULT_ROUNDS.update({int(k): int(v) for k, v in (x.split(':') for x in sys.argv[2].split(','))}); "
+              "sys.exit(b.main(sys.argv[3:]))")
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("AFTERSALES_DB_URL", None)
+    command = [str(PYTHON), "-c", driver, str(code), ",".join(f"{k}:{v}" for k, v in rounds.items()),
+               "--model", str(model), "--levels", ",".join(map(str, levels)), "--out", str(out)]
+    print(f"baseline: {code} ({_commit(code)}) with {model.name} …", file=sys.stderr)
+    subprocess.run(command, cwd=code, env=env, check=True, stdout=subprocess.DEVNULL)
+    result = json.loads((out / "e2e-latest.json").read_text(encoding="utf-8"))
+    failed = [row for row in result["rows"] if row["kind"] in BASELINE_KINDS and row["errors"] == row["messages"]]
+    if failed:  # e.g. an NLU-only model: Rasa then answers every message with nothing
+        raise RuntimeError(f"the baseline answered none of its {failed[0]['kind']} messages at K={failed[0]['k']}: "
+                           f"is {model.name} a full model (NLU and dialogue) of that checkout?")
+    return [Figures(**{**row, "kind": BASELINE_KINDS[row["kind"]]}) for row in result["rows"]
+            if row["kind"] in BASELINE_KINDS]
+
+
+def _commit(code: Path) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+
+
 def machine() -> dict:
     return {"host": platform.node(), "python": platform.python_version(), "cpus": os.cpu_count(),
             "cpu": _cpu_model(), "load_avg": [round(x, 2) for x in os.getloadavg()]}
@@ -305,6 +355,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--levels", default="1,10,50", help="simulated buyers at once (comma-separated)")
     parser.add_argument("--scaled", action="store_true", help="also e2e through the scaled stack (bot/scaled.py)")
     parser.add_argument("--before", action="store_true", help="also e2e on the stack as it was before issue 17")
+    parser.add_argument("--baseline-code", help="an earlier checkout whose own bench_e2e runs first, in this run")
+    parser.add_argument("--baseline-model", help="the model for --baseline-code (trained in that checkout)")
     parser.add_argument("--action-workers", type=int, default=1, help="action server processes, single stack")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "reports" / "bench"))
     args = parser.parse_args(argv)
@@ -316,6 +368,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     rounds = {k: DEFAULT_ROUNDS.get(k, 1) for k in levels}
     kinds = (["nlu_parse", "bare_reply", "noop_actions", "e2e"] + (["e2e_before"] if args.before else [])
              + (["e2e_scaled"] if args.scaled else []))
+    if bool(args.baseline_code) != bool(args.baseline_model):
+        print("--baseline-code and --baseline-model go together", file=sys.stderr)
+        return 2
     load_before = machine()["load_avg"]
     needed = sum(k * rounds[k] for k in levels) + 3  # + warm-ups
     profiles: dict[int, dict] = {}
@@ -324,11 +379,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(db_url)
         buyers = seed_bench_buyers(db_url, needed, "bench_b")
+        rows: list[Figures] = []
+        if args.baseline_code:  # first, alone on the machine: its stack is stopped before ours starts
+            rows += run_baseline(Path(args.baseline_code), Path(args.baseline_model), levels, rounds, Path(tmp))
+            for row in rows:
+                print(f"  {row.kind} K={row.k}: {row.messages_per_s:.2f} msg/s, p50 {row.p50_ms:.0f} ms, "
+                      f"{row.errors} errors", file=sys.stderr)
         print(f"starting the stack with {model.name} …", file=sys.stderr)
         stack = start_stack(model, Path(tmp) / "stack", db_url, test_mode=False, action_workers=args.action_workers)
         print(f"stack up in {stack.startup_s:.1f} s", file=sys.stderr)
         floor = scaled = before = None
-        rows: list[Figures] = []
         try:
             floor = NoopFloor(model, Path(tmp) / "noop", stack.actions_url, {**os.environ, "AFTERSALES_DB_URL": db_url})
             urls = {"nlu_parse": stack.rasa_url, "bare_reply": stack.rasa_url, "noop_actions": floor.rasa_url,
@@ -371,7 +431,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     result = {"at": datetime.now().astimezone().isoformat(timespec="seconds"), "model": model.name,
               "model_mb": round(model.stat().st_size / 1e6, 2), "startup_s": round(stack.startup_s, 1),
               "machine": {**machine(), "load_avg_before": load_before}, "rounds": rounds,
-              "action_workers": args.action_workers, "rows": [asdict(r) for r in rows],
+              "action_workers": args.action_workers,
+              "baseline": ({"code": str(Path(args.baseline_code).resolve()), "commit": _commit(Path(args.baseline_code)),
+                            "model": Path(args.baseline_model).name} if args.baseline_code else None),
+              "rows": [asdict(r) for r in rows],
               "e2e_over_floor": ratios(rows), "action_profile": profiles, "noop_floor": noop_stats}
     print(table(rows))
     for ratio in result["e2e_over_floor"]:
@@ -380,6 +443,10 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"{ratio['e2e_p95_over_bare_reply_p95']}x bare reply p95 (+{ratio['e2e_p95_minus_bare_reply_p95_ms']} ms)"
               + (f"; scaled/single msg/s = {ratio['scaled_over_single_msg_per_s']}x"
                  if "scaled_over_single_msg_per_s" in ratio else "")
+              + (f"; single/baseline msg/s = {ratio['single_over_baseline_msg_per_s']}x"
+                 if "single_over_baseline_msg_per_s" in ratio else "")
+              + (f", scaled/baseline msg/s = {ratio['scaled_over_baseline_msg_per_s']}x"
+                 if "scaled_over_baseline_msg_per_s" in ratio else "")
               + (f"; before issue 17: e2e p50 {ratio['before_p50_over_bare_reply_p50']}x bare reply"
                  if "before_p50_over_bare_reply_p50" in ratio else "")
               + (f", scaled/before msg/s = {ratio['scaled_over_before_msg_per_s']}x"
