@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from bot.db.models import LedgerEntry, Order
 from bot.money import fen_to_yuan
@@ -26,8 +26,10 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 
 
 def _order_query():
-    # The buyer rides along in the order's own query (many-to-one); the two collections take one query each.
-    return select(Order).options(joinedload(Order.buyer), selectinload(Order.items), selectinload(Order.shipments))
+    # One query: the buyer, the lines and the shipments are joined to the order (an order has a few lines and
+    # one or two shipments, so the joined rows stay few). Three queries (one per collection) cost a quarter of
+    # the action server's CPU in an after-sales turn: the order is read in nearly every action.
+    return select(Order).options(joinedload(Order.buyer), joinedload(Order.items), joinedload(Order.shipments))
 
 
 def find_order_for_buyer(session: Session, buyer_id: str, order_number: str) -> Order | None:
@@ -37,7 +39,14 @@ def find_order_for_buyer(session: Session, buyer_id: str, order_number: str) -> 
         return None
     return session.execute(
         _order_query().where(Order.order_number == number, Order.buyer_id == buyer_id)
-    ).scalar_one_or_none()
+    ).unique().scalar_one_or_none()
+
+
+def order_of_buyer_by_id(session: Session, buyer_id: str, order_id: int) -> Order | None:
+    """The buyer's order with that id (a case's order), or None when it is someone else's."""
+    return session.execute(
+        _order_query().where(Order.id == order_id, Order.buyer_id == buyer_id)
+    ).unique().scalar_one_or_none()
 
 
 def recent_orders(session: Session, buyer_id: str, limit: int = 5) -> list[Order]:
@@ -45,7 +54,7 @@ def recent_orders(session: Session, buyer_id: str, limit: int = 5) -> list[Order
     newest_first = func.coalesce(Order.paid_at, Order.created_at).desc()
     return list(session.execute(
         _order_query().where(Order.buyer_id == buyer_id).order_by(newest_first, Order.id.desc()).limit(limit)
-    ).scalars())
+    ).unique().scalars())
 
 
 def claim_history(session: Session, buyer_id: str, exclude_case_id: int | None = None) -> list[dict]:

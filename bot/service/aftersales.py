@@ -261,19 +261,19 @@ class AfterSalesService:
             return
         lines = db_cases.case_line_ids(session, case.id)
         per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
-        history = order_history(session, order, exclude_case_id=case.id)
         paid_before = db_settlement.cases_paid_on(per_line, lines)
         # A price difference is keyed per order line and price (bot.service.pricing): a further drop on a line
         # refunded before is the new part only, still within what was paid (limit_reason), not a repeat claim.
         if approved_by == "bot" and paid_before and not is_price_difference(offer):
             raise AlreadyCompensated(f"order {order.order_number}: line(s) already compensated in case(s) "
-                                     f"{', '.join(map(str, paid_before))}", history)
-        reason = self.limit_reason(session, case, order, parts, per_line)
-        if reason:
-            raise AlreadyCompensated(reason, history)
+                                     f"{', '.join(map(str, paid_before))}",
+                                     order_history(session, order, exclude_case_id=case.id))
+        reason = self.limit_reason(session, case, order, parts, per_line, lines)
+        if reason:  # the agent who takes it over sees the order's other grants
+            raise AlreadyCompensated(reason, order_history(session, order, exclude_case_id=case.id))
 
     def limit_reason(self, session: Session, case: AfterSalesCase, order: Order, parts: list[tuple[str, int]],
-                     per_line: Optional[dict] = None) -> str:
+                     per_line: Optional[dict] = None, lines: Optional[tuple[int, ...]] = None) -> str:
         """Why granting `parts` on this case would pass the order's or one of its lines' cash limits ("" if
         not). Call it under the order's row lock (bot.db.settlement.lock_order)."""
         earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
@@ -283,8 +283,9 @@ class AfterSalesService:
             return reason
         if per_line is None:
             per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
-        return db_settlement.over_line_limits(per_line, order, db_cases.case_line_ids(session, case.id), parts,
-                                              percent=self.pack.settings.cash_cap.percent)
+        if lines is None:
+            lines = db_cases.case_line_ids(session, case.id)
+        return db_settlement.over_line_limits(per_line, order, lines, parts, percent=self.pack.settings.cash_cap.percent)
 
     def keep_cash_limit(self, order: Order) -> int:
         cap = self.pack.settings.cash_cap
@@ -371,9 +372,11 @@ class AfterSalesService:
     def _case(self, session: Session, inputs: CaseInputs, case_id: Optional[int]) -> tuple[AfterSalesCase, Order]:
         if case_id is not None:
             case = self._own_case(session, inputs.buyer_id, case_id)
-            if case.order is None:
+            order = queries.order_of_buyer_by_id(session, inputs.buyer_id, case.order_id) \
+                if case.order_id is not None else None
+            if order is None:
                 raise CaseNotFound(f"{case_id} has no order")
-            return case, queries.find_order_for_buyer(session, inputs.buyer_id, case.order.order_number)
+            return case, order
         order = self._order(session, inputs)
         try:
             case, _ = db_cases.open_case(session, inputs.buyer_id, inputs.intent, order=order,
