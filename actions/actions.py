@@ -170,8 +170,11 @@ class ActionAcceptOffer(Action):
             return d.no_offer_pending(dispatcher)
         inputs = d.case_inputs(tracker)
         try:
+            # the case ends here, settled by the bot: the buyer's satisfaction question is recorded with the
+            # settlement (never inside a form: an offer accepted there is the form's business)
             acceptance = d.service(tracker).accept(inputs, case_id, approved_by="bot",
-                                                   message_id=d.message_id(tracker))
+                                                   message_id=d.message_id(tracker),
+                                                   ask_satisfaction=not tracker.active_loop_name)
         except DatabaseUnavailable:
             return d.database_down(dispatcher, tracker)
         except NothingToAccept:
@@ -189,8 +192,7 @@ class ActionAcceptOffer(Action):
             d.utter(dispatcher, "utter_offer_already_accepted", granted=granted)
             return [*d.no_offer(), SlotSet("pending_need", "none")]
         d.utter(dispatcher, "utter_offer_accepted", granted=granted, followup=d.followup_text(acceptance.parts))
-        # the case ended here, settled by the bot: the buyer's satisfaction, asked once
-        survey = d.ask_satisfaction(dispatcher, tracker, case_id, acceptance.assessment.offer.kind)
+        survey = d.survey_question(dispatcher, case_id) if acceptance.survey_id is not None else []
         return [*d.no_offer(), SlotSet("pending_need", "none"), *survey]
 
 

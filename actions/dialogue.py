@@ -433,20 +433,9 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, in
     return events
 
 
-def ask_satisfaction(dispatcher: CollectingDispatcher, tracker: Tracker, case_id: int, resolution_kind: str,
-                     resolved_by: str = "bot") -> list[EventType]:
-    """The case just ended: ask 满意 / 一般 / 不满意 once (bot.service.satisfaction). Never inside a form (an
-    offer accepted there would be the form's business); a failure to record it never spoils the acceptance."""
-    if tracker.active_loop_name:
-        return []
-    try:
-        asked = service(tracker).ask_satisfaction(tracker.sender_id, case_id, resolution_kind=resolution_kind,
-                                                  resolved_by=resolved_by)
-    except Exception:  # noqa: BLE001 - the grant is written; a missing survey is only a missing figure
-        logger.exception("satisfaction question not recorded for case %s", case_id)
-        return []
-    if asked is None:
-        return []  # asked about this case before: never twice
+def survey_question(dispatcher: CollectingDispatcher, case_id: int) -> list[EventType]:
+    """满意 / 一般 / 不满意 for the case that just ended; its question is recorded (bot.service.satisfaction,
+    asked once per case: AfterSalesService.accept(ask_satisfaction=True) records it with the settlement)."""
     utter(dispatcher, "utter_ask_satisfaction")
     return [SlotSet("satisfaction_case", case_id)]
 

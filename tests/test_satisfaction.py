@@ -194,3 +194,22 @@ def test_an_agent_cannot_resolve_another_conversations_case(db_url):
     with session_scope(db_url) as session:
         assert session.get(AfterSalesCase, case_id).status == "offered"
         assert db_cases.list_handoffs(session) == []
+
+
+def test_a_question_that_cannot_be_recorded_never_spoils_the_settlement(db_url, monkeypatch):
+    """The question is written in the settlement's transaction, in its own savepoint: when it fails, the
+    grant stands, the buyer hears the acceptance and simply gets no buttons."""
+    from sqlalchemy.exc import OperationalError
+    from tests.test_actions import ledger_rows
+
+    def broken_ask(session, case, **_):
+        session.execute(select(SatisfactionSurvey.id))  # inside the savepoint, like the real question
+        raise OperationalError("INSERT INTO satisfaction_surveys", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(satisfaction, "ask", broken_ask)
+    case_id, _ = offer_after_photo(db_url)
+    events, messages = accept(case_id)
+    assert [m.get("response") for m in messages] == ["utter_offer_accepted"]
+    assert sorted(amount for _, amount, _ in ledger_rows(db_url)) == [200, 300]
+    assert surveys(db_url) == []
+    assert "satisfaction_case" not in slot_values(events)

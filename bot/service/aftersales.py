@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
+import logging
+
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
@@ -34,6 +37,8 @@ from bot.service.deadlines import handoff_deadline
 from bot.service.pricing import is_price_difference, price_ledger_key, price_protection_fields
 from bot.service import satisfaction
 from bot.service.summary import handoff_summary
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["AfterSalesService", "Assessment", "Acceptance", "HandoffResult", "OrderView", "CaseInputs",
            "OrderNotFound", "CaseNotFound", "NothingToAccept", "AlreadyCompensated", "DatabaseUnavailable",
@@ -148,6 +153,8 @@ class Acceptance:
     # already_accepted because this very buyer message (same message id) settled it: the channel re-sent it,
     # so the reply should be the first one again, not "already registered"
     resent: bool = False
+    # the satisfaction question recorded with this settlement (accept(ask_satisfaction=True)), else None
+    survey_id: Optional[int] = None
 
     @property
     def created_any(self) -> bool:
@@ -217,13 +224,15 @@ class AfterSalesService:
             return self._resolve_and_store(session, case, order, inputs), True
 
     def accept(self, inputs: CaseInputs, case_id: int, approved_by: str = "bot",
-               message_id: Optional[str] = None) -> Acceptance:
+               message_id: Optional[str] = None, ask_satisfaction: bool = False) -> Acceptance:
         """The buyer (or an agent, approved_by="agent:<id>") accepted the current offer: write each part to
         the ledger once. A case already settled (by this offer or another, by the bot or an agent, even at
         the same moment in another process) returns that settlement's grants and writes nothing new.
         The bot pays nothing on an order line another case already paid cash for (AlreadyCompensated).
         `message_id` (the buyer message's id) gets a receipt with the settlement: the same message re-sent
-        writes nothing and comes back with resent=True."""
+        writes nothing and comes back with resent=True. `ask_satisfaction`: the case ends here, so the buyer's
+        satisfaction question is recorded in the same transaction (survey_id; never twice, and a failure to
+        record it rolls back only the question, never the settlement)."""
         with self._session() as session:
             case, order = self._case(session, inputs, case_id)
             db_settlement.lock_order(session, order.id)  # before any read the decision rests on
@@ -246,7 +255,22 @@ class AfterSalesService:
             parts = tuple(self._grant(session, case, order, assessment, approved_by))
             db_cases.update_case(session, case, status="resolved", last_resolution=assessment.resolution.to_dict(),
                                  summary=handoff_summary(assessment, inputs, reason="accepted"))
-            return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False)
+            survey_id = self._ask_in_settlement(session, case, offer.kind, approved_by) if ask_satisfaction else None
+            return Acceptance(self._with_status(assessment, "resolved"), parts, already_accepted=False,
+                              survey_id=survey_id)
+
+    @staticmethod
+    def _ask_in_settlement(session: Session, case: AfterSalesCase, resolution_kind: str,
+                           approved_by: str) -> Optional[int]:
+        """The satisfaction question, inside the settlement's transaction but in its own savepoint: if it cannot
+        be recorded, the grant still stands and the buyer is simply not asked."""
+        try:
+            with session.begin_nested():
+                survey = satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=approved_by)
+                return survey.id if survey is not None else None
+        except (satisfaction.SurveyError, SQLAlchemyError):
+            logger.exception("satisfaction question not recorded for case %s", case.id)
+            return None
 
     @staticmethod
     def _recorded(entries) -> tuple[GrantedPart, ...]:
