@@ -2,7 +2,7 @@
 # The sentence encoder's OpenMP threads must wait passively on shared cores (bot/sentence_encoder.py).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup run test train db eval bench clean property run-scaled
+.PHONY: setup run test train db eval bench clean property run-scaled screenshots
 
 setup:            ## create .venv (Python 3.10) and install the pinned tree
 	scripts/setup.sh
@@ -34,6 +34,9 @@ bench: setup      ## benchmarks (figures, not pass/fail); BENCH_TRAIN=warm skips
 property: setup   ## the settlement property over 10,000 generated buyer/agent sequences (CI runs 40); fails if fewer ran
 	SETTLEMENT_EXAMPLES=$${SETTLEMENT_EXAMPLES:-10000} .venv/bin/python -m pytest -q --hypothesis-show-statistics \
 		tests/test_settlement_properties.py
+
+screenshots: setup ## refresh docs/screenshots/ (the README's) from the browser tests; test runs write var/screenshots/
+	AFTERSALES_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest -q tests/browser
 
 clean:
 	rm -rf models/ reports/ .rasa/ var/ logs/

@@ -1,7 +1,10 @@
-"""Helpers for the browser tests: screenshots into docs/screenshots/, a small real PNG to upload, and the web
-service in a subprocess."""
+"""Helpers for the browser tests: screenshots, a small real PNG to upload, and the web service in a subprocess.
+
+Screenshots go to var/screenshots/ (ignored by git), so a test run leaves the checkout clean; `make screenshots`
+runs the browser tests with AFTERSALES_SCREENSHOTS=docs/screenshots to refresh the ones the README shows."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +14,7 @@ from typing import Iterator
 
 from bot.settings import PROJECT_ROOT
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SCREENSHOTS = PROJECT_ROOT / os.environ.get("AFTERSALES_SCREENSHOTS", "var/screenshots")
 
 
 def screenshot(page, name: str) -> Path:

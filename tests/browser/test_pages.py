@@ -4,7 +4,7 @@
 2. A second buyer asks for a human; an agent opens the console, sees the case with its options, edits a
    draft and sends it; the buyer's open page shows it without a reload.
 3. A message with `<img src=x onerror=alert(1)>` is shown as text on both pages; nothing runs.
-Screenshots of each page go to docs/screenshots/ (the README shows them).
+Screenshots of each page: browser_helpers.SCREENSHOTS (`make screenshots` refreshes docs/screenshots/).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 2. Satisfaction in the widget: b_demo_13's 价保 case settled by the bot, 好的 → the 满意 / 一般 / 不满意 buttons
    with a comment box; a tap with a comment disables the survey, the bot answers, the database holds the
    answer with the case; the service report lists the 不满意 case with its order number and a link to it.
-Screenshots go to docs/screenshots/ (the README shows them).
+Screenshots: browser_helpers.SCREENSHOTS (`make screenshots` refreshes the README's).
 """
 from __future__ import annotations
 

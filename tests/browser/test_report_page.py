@@ -1,7 +1,7 @@
 """The report page in headless Chromium: log in with the agent token, see the charts drawn from the seeded
 demo history, and nothing fetched from anywhere but the service. Needs no Rasa: the report reads the
 database and the tracker store only, so the web service runs against a seeded copy with an unused Rasa URL.
-The screenshot goes to docs/screenshots/report.png (docs/report.md and the README show it).
+The screenshot is report.png in browser_helpers.SCREENSHOTS (`make screenshots` refreshes docs/screenshots/).
 """
 from __future__ import annotations
 
