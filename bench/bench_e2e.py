@@ -10,7 +10,8 @@ as K concurrent clients of four messages:
   bare_reply  "你好" -> utter_greet — NLU + dialogue policies, no custom action, no database: the second floor
   noop_actions the e2e conversation on a second Rasa whose action server (bench/noop_actions.py) answers
               every call with the remembered answer of the same call: the same action round trips per turn
-              as e2e, each doing nothing — the third floor (what Rasa's round trips cost)
+              as e2e, each doing nothing, on the same kind of tracker store (SQLite, its own file) — the
+              third floor (what Rasa's round trips cost)
   e2e         the damaged-bottle conversation: order number -> photo -> 好的 (ledger written) -> 谢谢;
               every turn runs custom actions that read and write the database
   e2e_before  (--before) the same conversation on a stack as it was before issue 17: `rasa run actions`
@@ -52,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import now_cn  # noqa: E402
 from bot.convtest.stack import (PYTHON, action_endpoint_yaml, free_port, get_ok, newest_model, stop_processes,  # noqa: E402
-                                rasa_command, start_stack)
+                                rasa_command, sqlite_tracker_store_yaml, start_stack)
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Buyer, Order, OrderItem, PhotoUpload, Shipment, Shop  # noqa: E402
 from bot.db.session import session_scope  # noqa: E402
@@ -271,7 +272,9 @@ class NoopFloor:
         workdir.mkdir(parents=True, exist_ok=True)
         self.noop_port, self.rasa_port = free_port(), free_port()
         endpoints = workdir / "endpoints-noop.yml"
-        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{self.noop_port}"))
+        # the same tracker store as the e2e stack (its own file): the floor differs from e2e in the actions only
+        endpoints.write_text(action_endpoint_yaml(f"http://127.0.0.1:{self.noop_port}")
+                             + sqlite_tracker_store_yaml(workdir.resolve() / "tracker.db"))
         self.logs = [open(workdir / "noop_actions.log", "w"), open(workdir / "rasa_noop.log", "w")]
         here = Path(__file__).resolve().parent
         self.processes = [
