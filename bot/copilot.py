@@ -337,7 +337,7 @@ class Copilot:
         reason = service.limit_reason(session, case, order, parts)
         if reason:
             raise CopilotError(f"over the order's limit: {reason}")
-        _, created = db_settlement.claim_settlement(
+        created = db_settlement.claim_settlement(
             session, case_id=case.id, order_id=order.id, rule_id=option.rule, step=option_index,
             approved_by=approved_by, cash_fen=cash_fen(option))
         if not created:

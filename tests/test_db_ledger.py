@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-import bot.db.ledger as ledger_module
+import bot.db.statements as statements_module
 from bot.db.ledger import (
     InvalidTransition,
     LedgerConflict,
@@ -94,7 +94,7 @@ def insert_path(request, monkeypatch) -> str:
     """Run a test through both ways grant() can insert: ON CONFLICT DO NOTHING, and the portable
     SAVEPOINT + IntegrityError fallback used on backends without it."""
     if request.param == "savepoint":
-        monkeypatch.setattr(ledger_module, "ON_CONFLICT_DIALECTS", ())
+        monkeypatch.setattr(statements_module, "ON_CONFLICT_DIALECTS", ())
     return request.param
 
 

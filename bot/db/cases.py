@@ -1,10 +1,12 @@
 """After-sales cases, their evidence, invoice requests and hand-offs to a human agent.
 
 All functions work inside the caller's session and transaction (they flush, the caller commits).
+The reads an after-sales turn makes on every call are statements built once, at import, with bound
+parameters: building a select() costs more than SQLite takes to run it (about 0.1 ms against 0.03).
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
@@ -51,6 +53,16 @@ def open_case(session: Session, buyer_id: str, intent: str, *, order: Order | No
     return case, True
 
 
+_cases = AfterSalesCase.__table__
+_CASE_ORDER = select(_cases.c.order_id).where(_cases.c.id == bindparam("case_id"),
+                                              _cases.c.buyer_id == bindparam("buyer_id"))
+
+
+def case_order_id(session: Session, buyer_id: str, case_id: int) -> int | None:
+    """The order of the buyer's case (None: no such case of this buyer, or a case without an order)."""
+    return session.execute(_CASE_ORDER, {"case_id": int(case_id), "buyer_id": buyer_id}).scalar_one_or_none()
+
+
 def find_active_case(session: Session, buyer_id: str, intent: str, *, order: Order | None = None,
                      conversation_id: str | None = None, line_ids=()) -> AfterSalesCase | None:
     query = select(AfterSalesCase).where(
@@ -79,19 +91,28 @@ def lines_for_skus(order: Order, item_skus) -> tuple[int, ...]:
     return tuple(sorted(item.id for item in order.items if item.sku in wanted))
 
 
+_CASE_LINES = (select(CaseLine.__table__.c.order_item_id).where(CaseLine.__table__.c.case_id == bindparam("case_id"))
+               .order_by(CaseLine.__table__.c.order_item_id))
+
+
 def case_line_ids(session: Session, case_id: int) -> tuple[int, ...]:
     """The order lines the case recorded (sorted); () means the whole order."""
-    return tuple(session.execute(select(CaseLine.order_item_id).where(CaseLine.case_id == case_id)
-                                 .order_by(CaseLine.order_item_id)).scalars())
+    return tuple(session.execute(_CASE_LINES, {"case_id": case_id}).scalars())
 
 
-def case_skus(session: Session, case: AfterSalesCase | None) -> list[str] | None:
-    """The SKUs of the case's lines, for the engine's faulty_items (None: the whole order is priced)."""
+def case_skus(session: Session, case: AfterSalesCase | None, order: Order | None = None,
+              lines: tuple[int, ...] | None = None) -> list[str] | None:
+    """The SKUs of the case's lines, for the engine's faulty_items (None: the whole order is priced). With the
+    case's `order` (loaded with its lines) the SKUs come from it rather than from another query; `lines`: the
+    case's case_line_ids when the caller has them."""
     if case is None:
         return None
-    ids = case_line_ids(session, case.id)
+    ids = case_line_ids(session, case.id) if lines is None else lines
     if not ids:
         return None
+    if order is not None and order.id == case.order_id:
+        return list(dict.fromkeys(item.sku for item in sorted(order.items, key=lambda item: item.id)
+                                  if item.id in ids))
     skus = session.execute(select(OrderItem.sku).where(OrderItem.id.in_(ids)).order_by(OrderItem.id)).scalars()
     return list(dict.fromkeys(skus))
 
@@ -129,10 +150,22 @@ def add_evidence(session: Session, case: AfterSalesCase, kind: str, reference: s
     return evidence
 
 
+_EVIDENCE = (select(Evidence.__table__.c.kind, Evidence.__table__.c.reference)
+             .where(Evidence.__table__.c.case_id == bindparam("case_id")).order_by(Evidence.__table__.c.id))
+
+
+def evidence_rows(session: Session, case_id: int) -> list[tuple[str, str]]:
+    """The case's evidence as (kind, reference), oldest first."""
+    return [(kind, reference) for kind, reference in session.execute(_EVIDENCE, {"case_id": case_id})]
+
+
 def evidence_kinds(session: Session, case: AfterSalesCase) -> list[str]:
     """The distinct kinds of evidence given so far (the policy case's `evidence` field), in order."""
-    kinds = session.execute(select(Evidence.kind).where(Evidence.case_id == case.id).order_by(Evidence.id))
-    return list(dict.fromkeys(kinds.scalars()))
+    return distinct_kinds(evidence_rows(session, case.id))
+
+
+def distinct_kinds(rows) -> list[str]:
+    return list(dict.fromkeys(kind for kind, _ in rows))
 
 
 def record_upload(session: Session, reference: str, buyer_id: str, *, conversation_id: str | None = None,
@@ -145,14 +178,18 @@ def record_upload(session: Session, reference: str, buyer_id: str, *, conversati
     return upload
 
 
+_UPLOADS = select(PhotoUpload.__table__.c.reference, PhotoUpload.__table__.c.conversation_id).where(
+    PhotoUpload.__table__.c.reference.in_(bindparam("references", expanding=True)),
+    PhotoUpload.__table__.c.buyer_id == bindparam("buyer_id"))
+
+
 def own_uploads(session: Session, buyer_id: str, references, conversation_id: str | None = None) -> tuple[str, ...]:
     """The references (in their order) that name a photo this buyer uploaded, in this conversation when the
     upload recorded one. Anything else (made up, someone else's, never stored) is dropped."""
     wanted = [str(ref) for ref in dict.fromkeys(references) if ref]
     if not wanted or not buyer_id:
         return ()
-    rows = session.execute(select(PhotoUpload.reference, PhotoUpload.conversation_id).where(
-        PhotoUpload.reference.in_(wanted), PhotoUpload.buyer_id == buyer_id)).all()
+    rows = session.execute(_UPLOADS, {"references": wanted, "buyer_id": buyer_id}).all()
     allowed = {ref for ref, conversation in rows
                if conversation is None or conversation_id is None or conversation == conversation_id}
     return tuple(ref for ref in wanted if ref in allowed)

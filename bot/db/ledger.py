@@ -4,7 +4,8 @@
 write in Python, so a retried action, a double click, or two action-server processes granting the same
 thing at the same moment all end with one row:
 - SQLite and PostgreSQL: `INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`, then read the row back;
-- any other backend: insert inside a SAVEPOINT and treat the unique-violation as "already there".
+- any other backend: insert inside a SAVEPOINT and treat the unique-violation as "already there"
+  (both in bot.db.statements.InsertOnce).
 Replaying a key with a different payload (another kind, amount, case ...) is a bug in the caller and
 raises LedgerConflict rather than silently returning the first grant.
 """
@@ -13,21 +14,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
 from bot.db.models import LEDGER_KINDS, LEDGER_STATES, LedgerEntry
+from bot.db.statements import InsertOnce
 
 # promised -> paid (the rebate was paid after the review, the compensation transferred ...)
 # promised -> cancelled (the buyer withdrew, the agent overruled). Paid money is not un-paid here:
 # taking it back is a new entry of its own.
 ALLOWED_TRANSITIONS = {("promised", "paid"), ("promised", "cancelled")}
-
-# Backends with INSERT .. ON CONFLICT DO NOTHING; any other one takes the savepoint path.
-ON_CONFLICT_DIALECTS = ("sqlite", "postgresql")
 
 # The fields that must match when a key is replayed.
 PAYLOAD_FIELDS = ("kind", "amount_fen", "case_id", "order_id", "buyer_id", "rule_id")
@@ -93,31 +90,25 @@ def grant(session: Session, idempotency_key: str, *, kind: str, amount_fen: int,
     """
     request = GrantRequest(idempotency_key, kind, amount_fen, rule_id, case_id, order_id, buyer_id,
                            seed_rule, approved_by, state, note)
+    created = record_grant(session, request)
+    return session.execute(_ENTRY_FRESH, {"key": idempotency_key}).scalar_one(), created
+
+
+def record_grant(session: Session, request: GrantRequest) -> bool:
+    """grant() without reading the row back: True if this call recorded it, False if the key was already
+    there with the same payload (LedgerConflict if with another). The hot path's grant: the caller knows
+    what it granted from the request."""
     request.validate()
     session.flush()  # a case or order created earlier in this transaction must exist before the row refers to it
-    created = _insert_once(session, request)
-    entry = session.execute(
-        select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    created = _insert_once(session, request.row())
     if not created:
-        _check_same_payload(entry, request)
-    return entry, created
+        _check_same_payload(session.execute(_ENTRY_FRESH, {"key": request.idempotency_key}).scalar_one(), request)
+    return created
 
 
-def _insert_once(session: Session, request: GrantRequest) -> bool:
-    """Insert the row unless the key exists; True if this call inserted it."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ON_CONFLICT_DIALECTS:
-        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(LedgerEntry.__table__)
-        statement = insert.values(**request.row()).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        return session.execute(statement).rowcount == 1
-    try:
-        with session.begin_nested():
-            session.execute(LedgerEntry.__table__.insert().values(**request.row()))
-        return True
-    except IntegrityError:
-        return False
+_insert_once = InsertOnce(LedgerEntry.__table__, ["idempotency_key"])
+_ENTRY_FRESH = (select(LedgerEntry).where(LedgerEntry.idempotency_key == bindparam("key"))
+                .execution_options(populate_existing=True))
 
 
 def _check_same_payload(entry: LedgerEntry, request: GrantRequest) -> None:
@@ -167,10 +158,11 @@ def get_entry(session: Session, idempotency_key: str) -> LedgerEntry | None:
     ).scalar_one_or_none()
 
 
+_CASE_ENTRIES = select(LedgerEntry).where(LedgerEntry.case_id == bindparam("case_id")).order_by(LedgerEntry.id)
+
+
 def entries_for_case(session: Session, case_id: int) -> list[LedgerEntry]:
-    return list(session.execute(
-        select(LedgerEntry).where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.id)
-    ).scalars())
+    return list(session.execute(_CASE_ENTRIES, {"case_id": case_id}).scalars())
 
 
 def entries_for_buyer(session: Session, buyer_id: str, include_cancelled: bool = False) -> list[LedgerEntry]:

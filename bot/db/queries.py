@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.db.models import LedgerEntry, Order
@@ -32,21 +32,22 @@ def _order_query():
     return select(Order).options(joinedload(Order.buyer), joinedload(Order.items), joinedload(Order.shipments))
 
 
+# built once (bot.db.statements): the order is read in nearly every action
+_ORDER_BY_NUMBER = _order_query().where(Order.order_number == bindparam("number"), Order.buyer_id == bindparam("buyer_id"))
+_ORDER_BY_ID = _order_query().where(Order.id == bindparam("order_id"), Order.buyer_id == bindparam("buyer_id"))
+
+
 def find_order_for_buyer(session: Session, buyer_id: str, order_number: str) -> Order | None:
     """The buyer's order with that number, or None (unknown number and other buyer's order look the same)."""
     number = normalize_order_number(order_number)
     if not number or not buyer_id:
         return None
-    return session.execute(
-        _order_query().where(Order.order_number == number, Order.buyer_id == buyer_id)
-    ).unique().scalar_one_or_none()
+    return session.execute(_ORDER_BY_NUMBER, {"number": number, "buyer_id": buyer_id}).unique().scalar_one_or_none()
 
 
 def order_of_buyer_by_id(session: Session, buyer_id: str, order_id: int) -> Order | None:
     """The buyer's order with that id (a case's order), or None when it is someone else's."""
-    return session.execute(
-        _order_query().where(Order.id == order_id, Order.buyer_id == buyer_id)
-    ).unique().scalar_one_or_none()
+    return session.execute(_ORDER_BY_ID, {"order_id": order_id, "buyer_id": buyer_id}).unique().scalar_one_or_none()
 
 
 def recent_orders(session: Session, buyer_id: str, limit: int = 5) -> list[Order]:
@@ -73,13 +74,16 @@ def claim_history(session: Session, buyer_id: str, exclude_case_id: int | None =
     ]
 
 
+_ledger = LedgerEntry.__table__
+_STANDING_GRANTS = select(_ledger.c.id, _ledger.c.case_id, _ledger.c.order_id).where(
+    _ledger.c.buyer_id == bindparam("buyer_id"), _ledger.c.state != "cancelled")
+
+
 def prior_claims(session: Session, buyer_id: str, exclude_case_id: int | None = None) -> int:
     """How many earlier claims got this buyer something: distinct cases (or orders, for grants recorded
     without a case). Two lines of one settlement (2 yuan + 3 yuan rebate) are one claim."""
     claims = set()
-    query = select(LedgerEntry.id, LedgerEntry.case_id, LedgerEntry.order_id).where(
-        LedgerEntry.buyer_id == buyer_id, LedgerEntry.state != "cancelled")
-    for entry_id, case_id, order_id in session.execute(query):
+    for entry_id, case_id, order_id in session.execute(_STANDING_GRANTS, {"buyer_id": buyer_id}):
         if exclude_case_id is not None and case_id == exclude_case_id:
             continue
         claims.add(("case", case_id) if case_id is not None

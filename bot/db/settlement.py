@@ -22,14 +22,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Optional
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
 from bot.db.cases import case_line_ids
 from bot.db.models import LedgerEntry, MessageReceipt, Order, Settlement
+from bot.db.statements import InsertOnce
 from bot.money import fen_to_display
 
 # Money the buyer keeps the item for, and money back for the item: the two limits per order.
@@ -38,39 +37,40 @@ REFUND_KINDS = ("refund",)
 CASH_KINDS = KEEP_CASH_KINDS + REFUND_KINDS + ("shipping_subsidy",)
 
 
+_orders = Order.__table__
+_LOCK_FOR_UPDATE = select(_orders.c.id).where(_orders.c.id == bindparam("order_id")).with_for_update()
+_LOCK_BY_WRITING = update(_orders).where(_orders.c.id == bindparam("order_id")).values(id=_orders.c.id)
+
+
 def lock_order(session: Session, order_id: int) -> None:
     """Hold the order's row lock until the transaction ends (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+        session.execute(_LOCK_FOR_UPDATE, {"order_id": order_id})
     else:
-        session.execute(update(Order).where(Order.id == order_id).values(id=Order.id)
-                        .execution_options(synchronize_session=False))
+        session.execute(_LOCK_BY_WRITING, {"order_id": order_id})
+
+
+_SETTLEMENT = (select(Settlement).where(Settlement.case_id == bindparam("case_id"))
+               .execution_options(populate_existing=True))
+_SETTLEMENT_EXISTS = select(Settlement.__table__.c.id).where(Settlement.__table__.c.case_id == bindparam("case_id"))
+_insert_settlement = InsertOnce(Settlement.__table__, ["case_id"])
 
 
 def get_settlement(session: Session, case_id: int) -> Optional[Settlement]:
-    return session.execute(select(Settlement).where(Settlement.case_id == case_id)
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    return session.execute(_SETTLEMENT, {"case_id": case_id}).scalar_one_or_none()
+
+
+def is_settled(session: Session, case_id: int) -> bool:
+    return session.execute(_SETTLEMENT_EXISTS, {"case_id": case_id}).first() is not None
 
 
 def claim_settlement(session: Session, *, case_id: int, order_id: int, rule_id: str, step: int,
-                     approved_by: str, cash_fen: int) -> tuple[Settlement, bool]:
-    """Insert the case's settlement unless one exists. Returns (settlement, created); when created is False
-    the returned row is the one that won (it may name another rule or step)."""
+                     approved_by: str, cash_fen: int) -> bool:
+    """Insert the case's settlement unless one exists. True if this call created it; False when another
+    settlement of the case was there first (it may name another rule or step: get_settlement reads it)."""
     row = {"case_id": case_id, "order_id": order_id, "rule_id": rule_id, "step": step,
            "approved_by": approved_by, "cash_fen": cash_fen, "created_at": now_cn()}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(Settlement.__table__)
-        created = session.execute(insert.values(**row).on_conflict_do_nothing(
-            index_elements=["case_id"])).rowcount == 1
-    else:
-        try:
-            with session.begin_nested():
-                session.execute(Settlement.__table__.insert().values(**row))
-            created = True
-        except IntegrityError:
-            created = False
-    return get_settlement(session, case_id), created
+    return _insert_settlement(session, row)
 
 
 @dataclass(frozen=True)
@@ -85,14 +85,26 @@ class OrderCash:
         return self.keep_cash_fen > 0 or self.refund_fen > 0
 
 
-def order_cash(session: Session, order_id: int, exclude_case_id: Optional[int] = None) -> OrderCash:
-    query = (select(LedgerEntry.kind, LedgerEntry.case_id, func.sum(LedgerEntry.amount_fen))
-             .where(LedgerEntry.order_id == order_id, LedgerEntry.state != "cancelled",
-                    LedgerEntry.kind.in_(KEEP_CASH_KINDS + REFUND_KINDS), LedgerEntry.amount_fen > 0)
-             .group_by(LedgerEntry.kind, LedgerEntry.case_id))
+_ledger = LedgerEntry.__table__
+# Cash that stands on an order, per kind and case (cancelled rows do not count).
+_CASH_ON_ORDER = (select(_ledger.c.kind, _ledger.c.case_id, func.sum(_ledger.c.amount_fen))
+                  .where(_ledger.c.order_id == bindparam("order_id"), _ledger.c.state != "cancelled",
+                         _ledger.c.kind.in_(KEEP_CASH_KINDS + REFUND_KINDS), _ledger.c.amount_fen > 0)
+                  .group_by(_ledger.c.kind, _ledger.c.case_id))
+
+
+def cash_rows(session: Session, order_id: int) -> list[tuple[str, Optional[int], int]]:
+    """(kind, case id, fen) of the cash standing on the order: what order_cash and line_cash add up. Read it
+    once under the order's lock and pass it to both."""
+    return [(kind, case_id, int(amount)) for kind, case_id, amount in
+            session.execute(_CASH_ON_ORDER, {"order_id": order_id})]
+
+
+def order_cash(session: Session, order_id: int, exclude_case_id: Optional[int] = None,
+               rows: Optional[list] = None) -> OrderCash:
     keep = refund = 0
     cases = set()
-    for kind, case_id, amount in session.execute(query):
+    for kind, case_id, amount in (rows if rows is not None else cash_rows(session, order_id)):
         if exclude_case_id is not None and case_id == exclude_case_id:
             continue
         if kind in KEEP_CASH_KINDS:
@@ -155,17 +167,15 @@ def spread(amount_fen: int, lines) -> dict[int, Fraction]:
     return {item.id: Fraction(amount_fen * item.paid_fen, total) for item in lines}
 
 
-def line_cash(session: Session, order: Order, exclude_case_id: Optional[int] = None) -> dict[int, LineCash]:
+def line_cash(session: Session, order: Order, exclude_case_id: Optional[int] = None,
+              rows: Optional[list] = None) -> dict[int, LineCash]:
     """Per line of the order: the keep-the-item cash and the refunds of the order's other cases on it
-    (cancelled ledger rows do not count; ledger rows without a case count against the whole order)."""
-    query = (select(LedgerEntry.kind, LedgerEntry.case_id, func.sum(LedgerEntry.amount_fen))
-             .where(LedgerEntry.order_id == order.id, LedgerEntry.state != "cancelled",
-                    LedgerEntry.kind.in_(KEEP_CASH_KINDS + REFUND_KINDS), LedgerEntry.amount_fen > 0)
-             .group_by(LedgerEntry.kind, LedgerEntry.case_id))
+    (cancelled ledger rows do not count; ledger rows without a case count against the whole order).
+    `rows`: cash_rows of the order, when the caller has read them already."""
     keep = {item.id: Fraction(0) for item in order.items}
     refund = {item.id: Fraction(0) for item in order.items}
     cases: dict[int, set] = {item.id: set() for item in order.items}
-    for kind, case_id, amount in session.execute(query):
+    for kind, case_id, amount in (rows if rows is not None else cash_rows(session, order.id)):
         if exclude_case_id is not None and case_id == exclude_case_id:
             continue
         lines = lines_of(order, case_line_ids(session, case_id) if case_id is not None else ())
@@ -209,12 +219,17 @@ def _fen(amount: Fraction) -> str:
     return fen_to_display(int(amount))
 
 
+_receipts = MessageReceipt.__table__
+_RECEIPT = select(_receipts.c.action).where(_receipts.c.case_id == bindparam("case_id"),
+                                            _receipts.c.message_id == bindparam("message_id"))
+_insert_receipt = InsertOnce(_receipts, ["case_id", "message_id"])
+
+
 def receipt_action(session: Session, case_id: int, message_id: Optional[str]) -> Optional[str]:
     """What this buyer message already did on the case ("refuse", "accept"), None if nothing (or no id)."""
     if not message_id:
         return None
-    return session.execute(select(MessageReceipt.action).where(
-        MessageReceipt.case_id == case_id, MessageReceipt.message_id == str(message_id)[:128])).scalar_one_or_none()
+    return session.execute(_RECEIPT, {"case_id": case_id, "message_id": str(message_id)[:128]}).scalar_one_or_none()
 
 
 def record_message(session: Session, case_id: int, message_id: Optional[str], action: str) -> bool:
@@ -222,15 +237,5 @@ def record_message(session: Session, case_id: int, message_id: Optional[str], ac
     (nothing to recognise it by)."""
     if not message_id:
         return True
-    row = {"case_id": case_id, "message_id": str(message_id)[:128], "action": action, "created_at": now_cn()}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(MessageReceipt.__table__)
-        return session.execute(insert.values(**row).on_conflict_do_nothing(
-            index_elements=["case_id", "message_id"])).rowcount == 1
-    try:
-        with session.begin_nested():
-            session.execute(MessageReceipt.__table__.insert().values(**row))
-        return True
-    except IntegrityError:
-        return False
+    return _insert_receipt(session, {"case_id": case_id, "message_id": str(message_id)[:128], "action": action,
+                                     "created_at": now_cn()})

@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -26,13 +26,12 @@ from bot.clock import now_cn
 from bot.db import cases as db_cases
 from bot.db import ledger, queries
 from bot.db import settlement as db_settlement
-from bot.db.models import AfterSalesCase, Evidence, Order, PhotoUpload
+from bot.db.models import AfterSalesCase, Order
 from bot.db.session import DatabaseUnavailable, session_scope
 from bot.policy.engine import resolve
-from bot.policy.loader import PolicyPack, load_pack_in_service, rejected_pack_message
+from bot.policy.loader import PolicyPack, load_pack_in_service
 from bot.policy.resolution import Option, Resolution
 from bot.service.casebuild import CaseInputs, policy_case
-from bot.clock import now_cn
 from bot.service.deadlines import handoff_deadline
 from bot.service.pricing import is_price_difference, price_ledger_key, price_protection_fields
 from bot.service import satisfaction
@@ -202,8 +201,8 @@ class AfterSalesService:
                 order = self._order(session, inputs)
                 return self._resolve(session, None, order, inputs, evidence=[], refusals=0)
             case, order = self._case(session, inputs, case_id)
-            self._record_photos(session, case, inputs.photo_refs)
-            return self._resolve_and_store(session, case, order, inputs)
+            evidence = self._record_photos(session, case, inputs.photo_refs)
+            return self._resolve_and_store(session, case, order, inputs, evidence=evidence)
 
     def refuse(self, inputs: CaseInputs, case_id: int, message_id: Optional[str] = None) -> tuple[Assessment, bool]:
         """The buyer said 不行 to the current offer. Moves one step up the ladder and returns
@@ -234,19 +233,22 @@ class AfterSalesService:
         satisfaction question is recorded in the same transaction (survey_id; never twice, and a failure to
         record it rolls back only the question, never the settlement)."""
         with self._session() as session:
+            order_id = db_cases.case_order_id(session, inputs.buyer_id, case_id)
+            if order_id is None:
+                raise CaseNotFound(f"{case_id} (or it has no order)")
+            db_settlement.lock_order(session, order_id)  # before any read the decision rests on
             case, order = self._case(session, inputs, case_id)
-            db_settlement.lock_order(session, order.id)  # before any read the decision rests on
-            session.refresh(case)
-            assessment = self._resolve(session, case, order, inputs)
+            lines = db_cases.case_line_ids(session, case.id)
+            assessment = self._resolve(session, case, order, inputs, lines=lines)
             existing = ledger.entries_for_case(session, case.id)
-            if db_settlement.get_settlement(session, case.id) is not None or existing:
+            if existing or db_settlement.is_settled(session, case.id):
                 resent = db_settlement.receipt_action(session, case.id, message_id) == "accept"
                 return Acceptance(assessment, self._recorded(existing), already_accepted=True, resent=resent)
             if not assessment.acceptable:
                 raise NothingToAccept(f"case {case.id}: current step {assessment.offer.kind} cannot be accepted")
             offer = assessment.offer
-            self._check_order_limits(session, case, order, offer, approved_by)
-            _, created = db_settlement.claim_settlement(
+            self._check_order_limits(session, case, order, offer, approved_by, lines)
+            created = db_settlement.claim_settlement(
                 session, case_id=case.id, order_id=order.id, rule_id=offer.rule, step=assessment.resolution.step,
                 approved_by=approved_by, cash_fen=cash_fen(offer))
             if not created:  # only without the lock (another backend): the winner's rows stand
@@ -277,14 +279,14 @@ class AfterSalesService:
         return tuple(GrantedPart(e.kind, e.amount_fen, e.state, e.idempotency_key, False) for e in entries)
 
     def _check_order_limits(self, session: Session, case: AfterSalesCase, order: Order, offer: Option,
-                            approved_by: str) -> None:
+                            approved_by: str, lines: tuple[int, ...]) -> None:
         """Under the order's row lock: the bot pays nothing on a line another case already paid cash on (an
-        agent decides, with the history); nobody passes the order's or a line's limit."""
+        agent decides, with the history); nobody passes the order's or a line's limit. `lines`: the case's."""
         parts = [(part.kind, part.amount_fen) for part in offer.parts if part.amount_fen > 0]
         if not any(kind in db_settlement.CASH_KINDS for kind, _ in parts):
             return
-        lines = db_cases.case_line_ids(session, case.id)
-        per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
+        cash = db_settlement.cash_rows(session, order.id)
+        per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id, rows=cash)
         paid_before = db_settlement.cases_paid_on(per_line, lines)
         # A price difference is keyed per order line and price (bot.service.pricing): a further drop on a line
         # refunded before is the new part only, still within what was paid (limit_reason), not a repeat claim.
@@ -292,21 +294,25 @@ class AfterSalesService:
             raise AlreadyCompensated(f"order {order.order_number}: line(s) already compensated in case(s) "
                                      f"{', '.join(map(str, paid_before))}",
                                      order_history(session, order, exclude_case_id=case.id))
-        reason = self.limit_reason(session, case, order, parts, per_line, lines)
+        reason = self.limit_reason(session, case, order, parts, per_line, lines, cash)
         if reason:  # the agent who takes it over sees the order's other grants
             raise AlreadyCompensated(reason, order_history(session, order, exclude_case_id=case.id))
 
     def limit_reason(self, session: Session, case: AfterSalesCase, order: Order, parts: list[tuple[str, int]],
-                     per_line: Optional[dict] = None, lines: Optional[tuple[int, ...]] = None) -> str:
+                     per_line: Optional[dict] = None, lines: Optional[tuple[int, ...]] = None,
+                     cash: Optional[list] = None) -> str:
         """Why granting `parts` on this case would pass the order's or one of its lines' cash limits ("" if
-        not). Call it under the order's row lock (bot.db.settlement.lock_order)."""
-        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id)
+        not). Call it under the order's row lock (bot.db.settlement.lock_order); `cash` is the order's
+        cash_rows when the caller read them under that lock."""
+        if cash is None:
+            cash = db_settlement.cash_rows(session, order.id)
+        earlier = db_settlement.order_cash(session, order.id, exclude_case_id=case.id, rows=cash)
         reason = db_settlement.over_limit(earlier, parts, paid_fen=order.paid_total_fen,
                                           keep_limit_fen=self.keep_cash_limit(order))
         if reason:
             return reason
         if per_line is None:
-            per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id)
+            per_line = db_settlement.line_cash(session, order, exclude_case_id=case.id, rows=cash)
         if lines is None:
             lines = db_cases.case_line_ids(session, case.id)
         return db_settlement.over_line_limits(per_line, order, lines, parts, percent=self.pack.settings.cash_cap.percent)
@@ -420,20 +426,25 @@ class AfterSalesService:
             db_cases.record_upload(session, reference, buyer_id, conversation_id=conversation_id,
                                    size_bytes=size_bytes)
 
-    def _record_photos(self, session: Session, case: AfterSalesCase, refs: tuple[str, ...]) -> None:
+    def _record_photos(self, session: Session, case: AfterSalesCase, refs: tuple[str, ...]) -> list[str]:
         """Only a stored upload of this buyer (in this conversation) is photo evidence; other references
-        are dropped, so the rules that need a clear photo keep asking for one."""
-        known = set(session.execute(select(Evidence.reference).where(Evidence.case_id == case.id,
-                                                                     Evidence.kind == "photo")).scalars())
+        are dropped, so the rules that need a clear photo keep asking for one. Returns the case's evidence
+        kinds afterwards (the policy case's `evidence`)."""
+        rows = db_cases.evidence_rows(session, case.id)
+        known = {reference for kind, reference in rows if kind == "photo"}
         for ref in db_cases.own_uploads(session, case.buyer_id, refs, case.conversation_id):
             if ref and ref not in known:
                 db_cases.add_evidence(session, case, "photo", ref)
+                rows.append(("photo", ref))
                 known.add(ref)
+        return db_cases.distinct_kinds(rows)
 
     def _resolve(self, session: Session, case: Optional[AfterSalesCase], order: Order, inputs: CaseInputs,
-                 *, evidence: Optional[list[str]] = None, refusals: Optional[int] = None) -> Assessment:
+                 *, evidence: Optional[list[str]] = None, refusals: Optional[int] = None,
+                 lines: Optional[tuple[int, ...]] = None) -> Assessment:
         # the engine prices the case's lines (faulty_items) or, without any, the whole order
-        skus = db_cases.case_skus(session, case) if case is not None else list(inputs.item_skus) or None
+        skus = db_cases.case_skus(session, case, order, lines=lines) if case is not None \
+            else list(inputs.item_skus) or None
         try:
             facts = queries.case_facts(order, item_skus=skus)
         except ValueError as exc:  # an SKU the order does not have (a read-only assessment): say so
@@ -451,8 +462,8 @@ class AfterSalesService:
                           case.status if case else "open")
 
     def _resolve_and_store(self, session: Session, case: AfterSalesCase, order: Order,
-                           inputs: CaseInputs) -> Assessment:
-        assessment = self._resolve(session, case, order, inputs)
+                           inputs: CaseInputs, evidence: Optional[list[str]] = None) -> Assessment:
+        assessment = self._resolve(session, case, order, inputs, evidence=evidence)
         status = "offered" if assessment.acceptable and case.status == "open" else None
         db_cases.update_case(session, case, status=status, last_resolution=assessment.resolution.to_dict())
         return self._with_status(assessment, case.status)
@@ -468,15 +479,17 @@ class AfterSalesService:
         for part in offer.parts:
             seen[part.kind] = seen.get(part.kind, 0) + 1
             key = ledger_key(case.id, order.id, offer, step, part.kind, seen[part.kind])
+            request = ledger.GrantRequest(key, part.kind, part.amount_fen, offer.rule, case.id, order.id,
+                                          case.buyer_id, offer.seed_rule, approved_by, part.state,
+                                          offer.explanation[:500])
             try:
-                entry, created = ledger.grant(
-                    session, key, kind=part.kind, amount_fen=part.amount_fen, rule_id=offer.rule,
-                    seed_rule=offer.seed_rule, case_id=case.id, order_id=order.id, buyer_id=case.buyer_id,
-                    approved_by=approved_by, state=part.state, note=offer.explanation[:500])
+                created = ledger.record_grant(session, request)
             except ledger.LedgerConflict as exc:
                 # the same price drop was refunded at the same moment in another case: never twice
                 raise NothingToAccept(f"case {case.id}: {exc}") from exc
-            granted.append(GrantedPart(entry.kind, entry.amount_fen, entry.state, key, created))
+            # not created: the same grant is there already (same payload; its state may have moved on)
+            state = request.state if created else ledger.get_entry(session, key).state
+            granted.append(GrantedPart(request.kind, request.amount_fen, state, key, created))
         return granted
 
 
