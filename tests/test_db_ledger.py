@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from bot.db.ledger import (
     mark_paid,
     total_granted_fen,
 )
+from bot.clock import now_cn
 from bot.db.models import AfterSalesCase, Buyer, LedgerEntry
 from bot.db.session import session_factory
 
@@ -96,6 +98,18 @@ def insert_path(request, monkeypatch) -> str:
     if request.param == "savepoint":
         monkeypatch.setattr(statements_module, "ON_CONFLICT_DIALECTS", ())
     return request.param
+
+
+def test_a_grant_keeps_its_time_through_either_insert_path(db_session, insert_path):
+    # the ON CONFLICT insert is text() with typed parameters: the time must still be stored as UTC and come
+    # back as the same instant in China time (an untyped parameter would store the +08:00 wall time as UTC)
+    before = now_cn()
+    grant(db_session, f"time-{insert_path}", **FIRST_OFFER)
+    db_session.commit()
+    db_session.expire_all()
+    entry = db_session.execute(select(LedgerEntry).where(LedgerEntry.idempotency_key == f"time-{insert_path}")).scalar_one()
+    assert entry.created_at.utcoffset() == timedelta(hours=8)
+    assert before - timedelta(seconds=1) <= entry.created_at <= now_cn() + timedelta(seconds=1)
 
 
 def test_same_key_twice_through_either_insert_path(db_session, insert_path):

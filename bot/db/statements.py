@@ -8,37 +8,56 @@ object serves every thread and session.
 
 `InsertOnce` is an INSERT that adds nothing when a unique key already holds a row (the ledger's idempotency
 key, one settlement per case, one receipt per buyer message): ON CONFLICT DO NOTHING on SQLite and PostgreSQL,
-a savepoint around a plain INSERT elsewhere.
+a savepoint around a plain INSERT elsewhere. Table and column names come from the models, never from input.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import threading
+from typing import Dict, Sequence, Tuple
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 ON_CONFLICT_DIALECTS = ("sqlite", "postgresql")
 
 
 class InsertOnce:
-    """INSERT ... ON CONFLICT (`unique_columns`) DO NOTHING for one table, per dialect, built once."""
+    """INSERT ... ON CONFLICT (`unique_columns`) DO NOTHING into one table, built once per set of columns.
+
+    Written as text() with typed bound parameters rather than with the dialects' insert().on_conflict_do_nothing():
+    SQLAlchemy 1.4 cannot cache the compiled form of those ("no key" in its echo log), so each execution compiled
+    the statement again. The SQL is the same on SQLite (3.24+) and PostgreSQL (9.5+); the column types still
+    convert the values (AwareDateTime stores UTC)."""
 
     def __init__(self, table: Table, unique_columns: Sequence[str]):
         self.table = table
-        self._by_dialect = {
-            "sqlite": sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique_columns)),
-            "postgresql": postgresql.insert(table).on_conflict_do_nothing(index_elements=list(unique_columns)),
-        }
+        self.unique_columns = tuple(unique_columns)
         self._plain = table.insert()
+        self._statements: Dict[Tuple[str, ...], TextClause] = {}
+        self._lock = threading.Lock()
+
+    def statement(self, columns: Tuple[str, ...]) -> TextClause:
+        with self._lock:
+            built = self._statements.get(columns)
+            if built is None:
+                built = self._statements[columns] = self._build(columns)
+            return built
+
+    def _build(self, columns: Tuple[str, ...]) -> TextClause:
+        table = self.table
+        unknown = [name for name in columns if name not in table.c]
+        if unknown:
+            raise KeyError(f"{table.name} has no column {', '.join(unknown)}")
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + name for name in columns)}) "
+               f"ON CONFLICT ({', '.join(self.unique_columns)}) DO NOTHING")
+        return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
 
     def __call__(self, session: Session, row: dict) -> bool:
         """Insert `row` unless its unique key is taken; True if this call inserted it."""
-        dialect = session.get_bind().dialect.name
-        statement = self._by_dialect.get(dialect) if dialect in ON_CONFLICT_DIALECTS else None
-        if statement is not None:
-            return session.execute(statement, row).rowcount == 1
+        if session.get_bind().dialect.name in ON_CONFLICT_DIALECTS:
+            return session.execute(self.statement(tuple(row)), row).rowcount == 1
         try:
             with session.begin_nested():
                 session.execute(self._plain, row)

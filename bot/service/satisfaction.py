@@ -91,9 +91,11 @@ def _int_or_none(value: Any) -> Optional[int]:
 # --- asking ------------------------------------------------------------------------------------------------
 
 def ask(session: Session, case: AfterSalesCase, *, resolution_kind: str, resolved_by: str,
-        now: Optional[datetime] = None) -> Optional[SatisfactionSurvey]:
+        now: Optional[datetime] = None, own_savepoint: bool = True) -> Optional[SatisfactionSurvey]:
     """Record that the buyer is asked about this ended case. Returns the new survey, or None when the case
-    was asked about before (never twice). A case still open cannot be asked about."""
+    was asked about before (never twice). A case still open cannot be asked about. `own_savepoint=False`: the
+    caller already holds a savepoint for the question and treats an IntegrityError (a concurrent ask) as
+    "not asked" itself."""
     if case.status not in ("resolved", "closed"):
         raise SurveyError(f"case {case.id} has not ended (status {case.status})")
     if session.execute(select(SatisfactionSurvey.id).where(SatisfactionSurvey.case_id == case.id)).first():
@@ -103,6 +105,10 @@ def ask(session: Session, case: AfterSalesCase, *, resolution_kind: str, resolve
         order_number=case.order.order_number if case.order is not None else None, intent=case.intent,
         resolution_kind=(resolution_kind or "unknown")[:40], resolver="bot" if resolved_by == "bot" else "agent",
         resolved_by=resolved_by[:80], asked_at=now or now_cn())
+    if not own_savepoint:
+        session.add(survey)
+        session.flush()
+        return survey
     try:
         with session.begin_nested():  # a concurrent ask of the same case loses on the unique case id
             session.add(survey)
