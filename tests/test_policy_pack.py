@@ -63,6 +63,25 @@ def test_load_pack_is_cached_and_reloads_after_an_edit(pack_dir: Path):
     assert second is not first and second.rule("A1").first_offer.compensation == 100
 
 
+def test_a_service_picks_up_an_edit_within_the_recheck_interval_and_not_sooner(pack_dir: Path, monkeypatch):
+    from bot.policy import loader
+    now = [1000.0]
+    monkeypatch.setattr(loader, "_clock", lambda: now[0])
+    monkeypatch.delenv(loader.PACK_RECHECK_ENV, raising=False)
+    first = loader.load_pack_in_service(pack_dir)
+    shop = pack_dir / "shop.yml"
+    edit(shop, 'compensation: "2.00"              # 赔偿2元', 'compensation: "1.00"              # 赔偿1元')
+    os.utime(shop, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    now[0] += 0.5  # within the second: the files are not looked at
+    assert loader.load_pack_in_service(pack_dir) is first
+    now[0] += 0.6
+    assert loader.load_pack_in_service(pack_dir).rule("A1").first_offer.compensation == 100
+    edit(shop, 'compensation: "1.00"              # 赔偿1元', 'compensation: "1.50"              # 赔偿1.5元')
+    os.utime(shop, ns=(time.time_ns() + 2 * 10**9, time.time_ns() + 2 * 10**9))
+    monkeypatch.setenv(loader.PACK_RECHECK_ENV, "0")  # 0: every call looks
+    assert loader.load_pack_in_service(pack_dir).rule("A1").first_offer.compensation == 150
+
+
 def test_a_shop_changes_a_figure_without_code(pack_dir: Path):
     edit(pack_dir / "shop.yml", 'return_shipping_threshold: "13.00"', 'return_shipping_threshold: "16.00"')
     res = resolve(case(refusals=1, return_shipping_quote="15.00"), load_pack(pack_dir, use_cache=False))

@@ -13,7 +13,7 @@ from typing import Iterable
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.db.models import LedgerEntry, Order
+from bot.db.models import AfterSalesCase, LedgerEntry, Order
 from bot.money import fen_to_yuan
 
 
@@ -32,9 +32,28 @@ def _order_query():
     return select(Order).options(joinedload(Order.buyer), joinedload(Order.items), joinedload(Order.shipments))
 
 
+def _case_query():
+    # the case and its order (with the order's buyer, lines and shipments) in one statement
+    return select(AfterSalesCase).options(joinedload(AfterSalesCase.order).joinedload(Order.buyer),
+                                          joinedload(AfterSalesCase.order).joinedload(Order.items),
+                                          joinedload(AfterSalesCase.order).joinedload(Order.shipments))
+
+
 # built once (bot.db.statements): the order is read in nearly every action
 _ORDER_BY_NUMBER = _order_query().where(Order.order_number == bindparam("number"), Order.buyer_id == bindparam("buyer_id"))
 _ORDER_BY_ID = _order_query().where(Order.id == bindparam("order_id"), Order.buyer_id == bindparam("buyer_id"))
+
+
+_CASE_WITH_ORDER = (_case_query().where(AfterSalesCase.id == bindparam("case_id"),
+                                         AfterSalesCase.buyer_id == bindparam("buyer_id"))
+                    .execution_options(populate_existing=True))
+
+
+def case_with_order(session: Session, buyer_id: str, case_id: int) -> AfterSalesCase | None:
+    """The buyer's case with its order loaded (None when the case is someone else's or unknown). The caller
+    checks that the order, too, is the buyer's."""
+    return session.execute(_CASE_WITH_ORDER, {"case_id": int(case_id), "buyer_id": buyer_id}).unique() \
+        .scalar_one_or_none()
 
 
 def find_order_for_buyer(session: Session, buyer_id: str, order_number: str) -> Order | None:

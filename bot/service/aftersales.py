@@ -404,11 +404,12 @@ class AfterSalesService:
 
     def _case(self, session: Session, inputs: CaseInputs, case_id: Optional[int]) -> tuple[AfterSalesCase, Order]:
         if case_id is not None:
-            case = self._own_case(session, inputs.buyer_id, case_id)
-            order = queries.order_of_buyer_by_id(session, inputs.buyer_id, case.order_id) \
-                if case.order_id is not None else None
-            if order is None:
-                raise CaseNotFound(f"{case_id} has no order")
+            case = queries.case_with_order(session, inputs.buyer_id, case_id)
+            if case is None:
+                raise CaseNotFound(str(case_id))
+            order = case.order
+            if order is None or order.buyer_id != inputs.buyer_id:
+                raise CaseNotFound(f"{case_id} has no order of this buyer")
             return case, order
         order = self._order(session, inputs)
         try:
