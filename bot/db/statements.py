@@ -13,7 +13,7 @@ a savepoint around a plain INSERT elsewhere. Table and column names come from th
 from __future__ import annotations
 
 import threading
-from typing import Dict, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +31,12 @@ class InsertOnce:
     the statement again. The SQL is the same on SQLite (3.24+) and PostgreSQL (9.5+); the column types still
     convert the values (AwareDateTime stores UTC)."""
 
-    def __init__(self, table: Table, unique_columns: Sequence[str]):
+    def __init__(self, table: Table, unique_columns: Sequence[str], *, returning: Optional[str] = None):
+        """`returning`: a column (the primary key) whose value the call returns for a new row (None when the
+        key was taken), instead of True/False."""
         self.table = table
         self.unique_columns = tuple(unique_columns)
+        self.returning = returning
         self._plain = table.insert()
         self._statements: Dict[Tuple[str, ...], TextClause] = {}
         self._lock = threading.Lock()
@@ -52,15 +55,19 @@ class InsertOnce:
             raise KeyError(f"{table.name} has no column {', '.join(unknown)}")
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + name for name in columns)}) "
                f"ON CONFLICT ({', '.join(self.unique_columns)}) DO NOTHING")
+        if self.returning:
+            sql += f" RETURNING {self.returning}"  # SQLite 3.35+, PostgreSQL
         return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
 
-    def __call__(self, session: Session, row: dict) -> bool:
-        """Insert `row` unless its unique key is taken; True if this call inserted it."""
+    def __call__(self, session: Session, row: dict) -> Any:
+        """Insert `row` unless its unique key is taken: True if this call inserted it, else False; with
+        `returning`, the new row's value of that column, else None."""
         if session.get_bind().dialect.name in ON_CONFLICT_DIALECTS:
-            return session.execute(self.statement(tuple(row)), row).rowcount == 1
+            result = session.execute(self.statement(tuple(row)), row)
+            return result.scalar_one_or_none() if self.returning else result.rowcount == 1
         try:
             with session.begin_nested():
-                session.execute(self._plain, row)
-            return True
+                result = session.execute(self._plain, row)
         except IntegrityError:
-            return False
+            return None if self.returning else False
+        return result.inserted_primary_key[0] if self.returning else True

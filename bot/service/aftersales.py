@@ -19,7 +19,7 @@ from typing import Any, Optional
 import logging
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
@@ -267,12 +267,8 @@ class AfterSalesService:
         """The satisfaction question, inside the settlement's transaction but in its own savepoint: if it cannot
         be recorded, the grant still stands and the buyer is simply not asked."""
         try:
-            with session.begin_nested():  # also where a concurrent ask of the case loses (IntegrityError)
-                survey = satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=approved_by,
-                                          own_savepoint=False)
-                return survey.id if survey is not None else None
-        except IntegrityError:
-            return None  # asked at the same moment by another process: asked once, not by us
+            with session.begin_nested():
+                return satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=approved_by)
         except (satisfaction.SurveyError, SQLAlchemyError):
             logger.exception("satisfaction question not recorded for case %s", case.id)
             return None
@@ -330,8 +326,7 @@ class AfterSalesService:
         """The case just ended: record the question (its id), or None when this case was asked before."""
         with self._session() as session:
             case = self._own_case(session, buyer_id, case_id)
-            survey = satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=resolved_by)
-            return survey.id if survey is not None else None
+            return satisfaction.ask(session, case, resolution_kind=resolution_kind, resolved_by=resolved_by)
 
     def rate(self, conversation_id: str, rating: str, comment: Optional[str] = None, *,
              case_id: Optional[int] = None) -> "satisfaction.AnswerResult":

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
 from bot.db.models import SATISFACTION_RATINGS, AfterSalesCase, SatisfactionSurvey
+from bot.db.statements import InsertOnce
 
 RATING_LABELS = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意"}
 MAX_COMMENT_CHARS = 500
@@ -91,31 +91,24 @@ def _int_or_none(value: Any) -> Optional[int]:
 # --- asking ------------------------------------------------------------------------------------------------
 
 def ask(session: Session, case: AfterSalesCase, *, resolution_kind: str, resolved_by: str,
-        now: Optional[datetime] = None, own_savepoint: bool = True) -> Optional[SatisfactionSurvey]:
-    """Record that the buyer is asked about this ended case. Returns the new survey, or None when the case
-    was asked about before (never twice). A case still open cannot be asked about. `own_savepoint=False`: the
-    caller already holds a savepoint for the question and treats an IntegrityError (a concurrent ask) as
-    "not asked" itself."""
+        now: Optional[datetime] = None) -> Optional[int]:
+    """Record that the buyer is asked about this ended case. Returns the new survey's id, or None when the case
+    was asked about before (never twice: the case id is unique, and a concurrent ask of the same case inserts
+    nothing). A case still open cannot be asked about."""
     if case.status not in ("resolved", "closed"):
         raise SurveyError(f"case {case.id} has not ended (status {case.status})")
-    if session.execute(select(SatisfactionSurvey.id).where(SatisfactionSurvey.case_id == case.id)).first():
+    if session.execute(_ASKED, {"case_id": case.id}).first():
         return None
-    survey = SatisfactionSurvey(
-        case_id=case.id, conversation_id=case.conversation_id or case.buyer_id, buyer_id=case.buyer_id,
-        order_number=case.order.order_number if case.order is not None else None, intent=case.intent,
-        resolution_kind=(resolution_kind or "unknown")[:40], resolver="bot" if resolved_by == "bot" else "agent",
-        resolved_by=resolved_by[:80], asked_at=now or now_cn())
-    if not own_savepoint:
-        session.add(survey)
-        session.flush()
-        return survey
-    try:
-        with session.begin_nested():  # a concurrent ask of the same case loses on the unique case id
-            session.add(survey)
-            session.flush()
-    except IntegrityError:
-        return None
-    return survey
+    return _insert_survey(session, {
+        "case_id": case.id, "conversation_id": case.conversation_id or case.buyer_id, "buyer_id": case.buyer_id,
+        "order_number": case.order.order_number if case.order is not None else None, "intent": case.intent,
+        "resolution_kind": (resolution_kind or "unknown")[:40], "resolver": "bot" if resolved_by == "bot" else "agent",
+        "resolved_by": resolved_by[:80], "asked_at": now or now_cn()})
+
+
+_surveys = SatisfactionSurvey.__table__
+_ASKED = select(_surveys.c.id).where(_surveys.c.case_id == bindparam("case_id"))
+_insert_survey = InsertOnce(_surveys, ["case_id"], returning="id")
 
 
 # --- answering ---------------------------------------------------------------------------------------------
@@ -188,8 +181,8 @@ def resolve_by_agent(session: Session, conversation_id: str, agent_id: str, *, c
     if case.status not in ("resolved", "closed"):
         db_cases.update_case(session, case, status="resolved")
     kind = resolution_kind or _offer_kind(case) or "agent_closed"
-    survey = ask(session, case, resolution_kind=kind, resolved_by=f"agent:{agent_id}", now=now) if ask_now else None
-    return AgentResolution(case.id, kind, survey.id if survey is not None else None)
+    survey_id = ask(session, case, resolution_kind=kind, resolved_by=f"agent:{agent_id}", now=now) if ask_now else None
+    return AgentResolution(case.id, kind, survey_id)
 
 
 def _agent_case(session: Session, conversation_id: str, case_id: Optional[int], handoffs) -> AfterSalesCase:
