@@ -49,13 +49,20 @@ def test_an_invalid_response_is_refused_with_rasas_hint(bad):
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                            max_leaves=8)
-event_like = st.fixed_dictionaries({"event": st.sampled_from(["slot", "bot", "action", "user", "followup", "x"])},
+EVENT_NAMES = ["slot", "bot", "action", "user", "followup", "entities", "active_loop", "session_started", "rewind",
+               "reset_slots", "x", ""]
+event_like = st.fixed_dictionaries({"event": st.sampled_from(EVENT_NAMES) | json_values},
                                    optional={"name": json_values, "value": json_values, "text": json_values,
-                                             "timestamp": json_values})
+                                             "timestamp": json_values, "metadata": json_values,
+                                             "entities": json_values, "policy": json_values,
+                                             "confidence": json_values,
+                                             "parse_data": st.fixed_dictionaries({}, optional={
+                                                 "intent": json_values, "entities": json_values,
+                                                 "text": json_values})})
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({}, optional={"events": st.lists(event_like, max_size=3) | json_values,
+@settings(max_examples=600, deadline=None)
+@given(st.fixed_dictionaries({}, optional={"events": st.lists(event_like | json_values, max_size=3) | json_values,
                                            "responses": st.lists(st.dictionaries(st.text(max_size=5), json_values,
                                                                                  max_size=2) | json_values, max_size=2)}))
 def test_same_verdict_as_the_one_shot_check(result):
@@ -116,3 +123,20 @@ def test_stored_events_read_back_equal_through_the_remembered_lookup():
     for _ in range(2):  # the second read answers from what the first remembered
         assert deserialise_events([event.as_dict() for event in events]) == events
     assert all(type(Event.from_parameters(event.as_dict())) is type(event) for event in events)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(event_like, max_size=4))
+def test_the_quick_path_never_passes_what_the_full_check_refuses(events):
+    result = {"events": events}
+    if rasa_speedups.certainly_valid(result):
+        assert one_shot_ok(result)
+
+
+def test_the_quick_path_passes_what_the_actions_send():
+    # what our actions return (slots, bot messages, an active loop) is decided without the full check
+    result = {"events": [{"event": "slot", "name": "case_id", "value": 12, "timestamp": None},
+                         {"event": "active_loop", "name": None, "timestamp": None},
+                         {"event": "followup", "name": "action_listen", "timestamp": None}],
+              "responses": [{"response": "utter_offer", "text": None, "buttons": []}]}
+    assert rasa_speedups.certainly_valid(result) and one_shot_ok(result)
