@@ -164,11 +164,16 @@ def cases_for_buyer(session: Session, buyer_id: str) -> list[AfterSalesCase]:
     ).scalars())
 
 
-def add_evidence(session: Session, case: AfterSalesCase, kind: str, reference: str = "") -> Evidence:
-    evidence = Evidence(case_id=case.id, kind=kind, reference=reference)
-    session.add(evidence)
-    session.flush()
-    return evidence
+_INSERT_EVIDENCE = Evidence.__table__.insert()
+
+
+def add_evidence(session: Session, case: AfterSalesCase, kind: str, reference: str = "") -> int:
+    """Record a piece of evidence on the case (one INSERT, no ORM flush); returns its id. A `case.evidence`
+    collection loaded before does not see it (read evidence_rows)."""
+    session.flush()  # the case itself must be stored before a row refers to it
+    result = session.execute(_INSERT_EVIDENCE, {"case_id": case.id, "kind": kind, "reference": reference,
+                                                "created_at": now_cn()})
+    return result.inserted_primary_key[0]
 
 
 _EVIDENCE = (select(Evidence.__table__.c.kind, Evidence.__table__.c.reference)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
@@ -97,9 +97,7 @@ def ask(session: Session, case: AfterSalesCase, *, resolution_kind: str, resolve
     nothing). A case still open cannot be asked about."""
     if case.status not in ("resolved", "closed"):
         raise SurveyError(f"case {case.id} has not ended (status {case.status})")
-    if session.execute(_ASKED, {"case_id": case.id}).first():
-        return None
-    return _insert_survey(session, {
+    return _insert_survey(session, {  # asked before: the unique case id takes nothing more (None)
         "case_id": case.id, "conversation_id": case.conversation_id or case.buyer_id, "buyer_id": case.buyer_id,
         "order_number": case.order.order_number if case.order is not None else None, "intent": case.intent,
         "resolution_kind": (resolution_kind or "unknown")[:40], "resolver": "bot" if resolved_by == "bot" else "agent",
@@ -107,7 +105,6 @@ def ask(session: Session, case: AfterSalesCase, *, resolution_kind: str, resolve
 
 
 _surveys = SatisfactionSurvey.__table__
-_ASKED = select(_surveys.c.id).where(_surveys.c.case_id == bindparam("case_id"))
 _insert_survey = InsertOnce(_surveys, ["case_id"], returning="id")
 
 
