@@ -135,3 +135,34 @@ def test_on_sqlite_a_conversation_saved_turn_by_turn_reads_back_whole(tmp_path):
     again = _sqlite_store(tmp_path / "tracker.db")  # a second Rasa process on the same file
     assert _texts(asyncio.run(again.retrieve("b_sqlite"))) == _texts(tracker)
     assert len(asyncio.run(again.retrieve("b_sqlite")).events) == len(tracker.events)
+
+
+def _stored_rows(path: Path) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                                  "FROM events ORDER BY id").fetchall()
+
+
+def test_its_one_insert_per_save_stores_the_rows_rasas_own_store_stores(tmp_path):
+    # the same conversation through Rasa's SQLTrackerStore and through ours, as Rasa runs a turn (read the
+    # tracker, add the turn's events, save): identical rows
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    rasa_store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    ours = _sqlite_store(tmp_path / "ours.db")
+    opening = _conversation("b_rows")  # the same events (and timestamps) for both stores
+    turn = [UserUttered("好的", intent={"name": "affirm", "confidence": 0.9}), ActionExecuted("action_accept_offer"),
+            BotUttered("已为您登记"), ActionExecuted("action_listen")]
+    for store in (rasa_store, ours):
+        asyncio.run(store.save(opening))
+        tracker = asyncio.run(store.retrieve("b_rows"))
+        tracker.update_with_events(turn, None, override_timestamp=False)
+        asyncio.run(store.save(tracker))
+        asyncio.run(store.save(tracker))  # nothing new: nothing added
+    rows = _stored_rows(tmp_path / "ours.db")
+    assert rows == _stored_rows(tmp_path / "rasa.db")
+    assert [row[1] for row in rows[-4:]] == ["user", "action", "bot", "action"] and len(rows) == 9 + 4
