@@ -176,6 +176,27 @@ USES_BUYERS = ("e2e", "e2e_before", "e2e_scaled")  # the kinds whose conversatio
 async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[tuple[str, str]],
                     run_tag: str) -> Figures:
     """K clients at once; each runs `rounds` conversations one after the other."""
+    latencies, errors, wall = await run_clients(kind, k, rounds, rasa_url, buyers, run_tag)
+    return figures(kind, k, latencies, errors, wall)
+
+
+def run_one_buyer_interleaved(kinds: list[str], rounds: int, urls: dict, pools: dict, default_pool: list) -> list[Figures]:
+    """K=1, the kinds taking turns conversation by conversation (bare, no-op, e2e, bare, ...): the one-buyer
+    ratios compare kinds measured over the same minutes, so a machine whose speed drifts (shared cores) moves
+    them all alike instead of whichever kind ran during the slow minute."""
+    got = {kind: ([], 0, 0.0) for kind in kinds}
+    own = {kind: pools.get(kind, list(default_pool)) for kind in kinds}  # only the e2e kinds use up buyers
+    for r in range(rounds):
+        for kind in kinds:
+            latencies, errors, wall = asyncio.run(run_clients(kind, 1, 1, urls[kind], own[kind], f"bench-r{r}-"))
+            before = got[kind]
+            got[kind] = (before[0] + latencies, before[1] + errors, before[2] + wall)
+    return [figures(kind, 1, *got[kind]) for kind in kinds]
+
+
+async def run_clients(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[tuple[str, str]],
+                      run_tag: str) -> tuple[list[float], int, float]:
+    """(latencies, errors, wall seconds) of K clients at once, each running `rounds` conversations."""
     work, turns = KINDS[kind]
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=k * 2)) as session:
@@ -195,7 +216,7 @@ async def run_level(kind: str, k: int, rounds: int, rasa_url: str, buyers: list[
         started = time.perf_counter()
         results = await asyncio.gather(*(client(c) for c in range(k)))
         wall = time.perf_counter() - started
-    return figures(kind, k, [x for got, _ in results for x in got], sum(bad for _, bad in results), wall)
+    return [x for got, _ in results for x in got], sum(bad for _, bad in results), wall
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -416,15 +437,22 @@ def main(argv: Optional[list[str]] = None) -> int:
                 pool = pools.get(kind, list(reversed(buyers)) if kind == "noop_actions" else list(buyers))
                 asyncio.run(run_level(kind, 1 if kind == "noop_actions" else 2, 1, urls[kind], pool, "warmup-"))
             for k in levels:
-                for kind in kinds:
-                    if kind == "e2e":
-                        action_timings(stack.actions_url, reset=True)
-                    pool = pools.get(kind, list(buyers))  # only the e2e kinds use up buyers
-                    row = asyncio.run(run_level(kind, k, rounds[k], urls[kind], pool, "bench-"))
+                if k == 1:  # the ratios the issue asks about: kinds interleaved (run_one_buyer_interleaved)
+                    action_timings(stack.actions_url, reset=True)
+                    level_rows = run_one_buyer_interleaved(kinds, rounds[k], urls, pools, list(buyers))
+                    profiles[k] = action_timings(stack.actions_url)
+                else:
+                    level_rows = []
+                    for kind in kinds:
+                        if kind == "e2e":
+                            action_timings(stack.actions_url, reset=True)
+                        pool = pools.get(kind, list(buyers))  # only the e2e kinds use up buyers
+                        level_rows.append(asyncio.run(run_level(kind, k, rounds[k], urls[kind], pool, "bench-")))
+                        if kind == "e2e":
+                            profiles[k] = action_timings(stack.actions_url)
+                for row in level_rows:
                     rows.append(row)
-                    if kind == "e2e":
-                        profiles[k] = action_timings(stack.actions_url)
-                    print(f"  {kind} K={k}: {row.messages_per_s:.2f} msg/s, p50 {row.p50_ms:.0f} ms, "
+                    print(f"  {row.kind} K={k}: {row.messages_per_s:.2f} msg/s, p50 {row.p50_ms:.0f} ms, "
                           f"p95 {row.p95_ms:.0f} ms, {row.errors} errors, load {machine()['load_avg']}",
                           file=sys.stderr)
             noop_stats = floor.stats()
