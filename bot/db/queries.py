@@ -41,7 +41,6 @@ def _case_query():
 
 # built once (bot.db.statements): the order is read in nearly every action
 _ORDER_BY_NUMBER = _order_query().where(Order.order_number == bindparam("number"), Order.buyer_id == bindparam("buyer_id"))
-_ORDER_BY_ID = _order_query().where(Order.id == bindparam("order_id"), Order.buyer_id == bindparam("buyer_id"))
 
 
 _CASE_WITH_ORDER = (_case_query().where(AfterSalesCase.id == bindparam("case_id"),
@@ -62,11 +61,6 @@ def find_order_for_buyer(session: Session, buyer_id: str, order_number: str) -> 
     if not number or not buyer_id:
         return None
     return session.execute(_ORDER_BY_NUMBER, {"number": number, "buyer_id": buyer_id}).unique().scalar_one_or_none()
-
-
-def order_of_buyer_by_id(session: Session, buyer_id: str, order_id: int) -> Order | None:
-    """The buyer's order with that id (a case's order), or None when it is someone else's."""
-    return session.execute(_ORDER_BY_ID, {"order_id": order_id, "buyer_id": buyer_id}).unique().scalar_one_or_none()
 
 
 def recent_orders(session: Session, buyer_id: str, limit: int = 5) -> list[Order]:
