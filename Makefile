@@ -27,6 +27,7 @@ eval: setup       ## NLU figures on the labeled buyer messages, with both baseli
 
 bench: setup      ## benchmarks (figures, not pass/fail); BENCH_TRAIN=warm skips training from scratch (10-25 min)
 	.venv/bin/python bench/bench_policy.py
+	.venv/bin/python bench/bench_service.py
 	.venv/bin/python bench/bench_e2e.py --model $$(scripts/train_if_stale.sh | tail -n 1)
 	.venv/bin/python bench/bench_copilot.py --model $$(scripts/train_if_stale.sh | tail -n 1)
 	.venv/bin/python bench/bench_train.py $$([ "$${BENCH_TRAIN:-scratch}" = warm ] && echo --warm-only)
