@@ -54,16 +54,6 @@ def open_case(session: Session, buyer_id: str, intent: str, *, order: Order | No
     return case, True
 
 
-_cases = AfterSalesCase.__table__
-_CASE_ORDER = select(_cases.c.order_id).where(_cases.c.id == bindparam("case_id"),
-                                              _cases.c.buyer_id == bindparam("buyer_id"))
-
-
-def case_order_id(session: Session, buyer_id: str, case_id: int) -> int | None:
-    """The order of the buyer's case (None: no such case of this buyer, or a case without an order)."""
-    return session.execute(_CASE_ORDER, {"case_id": int(case_id), "buyer_id": buyer_id}).scalar_one_or_none()
-
-
 def find_active_case(session: Session, buyer_id: str, intent: str, *, order: Order | None = None,
                      conversation_id: str | None = None, line_ids=()) -> AfterSalesCase | None:
     query = select(AfterSalesCase).where(

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import now_cn
 from bot.db.cases import case_line_ids
-from bot.db.models import LedgerEntry, MessageReceipt, Order, Settlement
+from bot.db.models import AfterSalesCase, LedgerEntry, MessageReceipt, Order, Settlement
 from bot.db.statements import InsertOnce
 from bot.money import fen_to_display
 
@@ -48,6 +48,23 @@ def lock_order(session: Session, order_id: int) -> None:
         session.execute(_LOCK_FOR_UPDATE, {"order_id": order_id})
     else:
         session.execute(_LOCK_BY_WRITING, {"order_id": order_id})
+
+
+_cases = AfterSalesCase.__table__
+# (parameter names that are no column of orders: an UPDATE of orders reserves those for its own values)
+_ORDER_OF_CASE = (select(_cases.c.order_id).where(_cases.c.id == bindparam("of_case_id"),
+                                                  _cases.c.buyer_id == bindparam("of_buyer_id")).scalar_subquery())
+_LOCK_CASE_ORDER_FOR_UPDATE = select(_orders.c.id).where(_orders.c.id == _ORDER_OF_CASE).with_for_update()
+_LOCK_CASE_ORDER_BY_WRITING = update(_orders).where(_orders.c.id == _ORDER_OF_CASE).values(id=_orders.c.id)
+
+
+def lock_order_of_case(session: Session, buyer_id: str, case_id: int) -> bool:
+    """lock_order for the order of the buyer's case, in one statement (no separate read of the case's order id).
+    False: no such case of this buyer, or a case without an order (nothing is locked then)."""
+    params = {"of_case_id": int(case_id), "of_buyer_id": buyer_id}
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(_LOCK_CASE_ORDER_FOR_UPDATE, params).first() is not None
+    return session.execute(_LOCK_CASE_ORDER_BY_WRITING, params).rowcount == 1
 
 
 _SETTLEMENT = (select(Settlement).where(Settlement.case_id == bindparam("case_id"))

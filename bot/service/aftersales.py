@@ -233,10 +233,9 @@ class AfterSalesService:
         satisfaction question is recorded in the same transaction (survey_id; never twice, and a failure to
         record it rolls back only the question, never the settlement)."""
         with self._session() as session:
-            order_id = db_cases.case_order_id(session, inputs.buyer_id, case_id)
-            if order_id is None:
+            # the order's lock before any read the decision rests on (the case included)
+            if not db_settlement.lock_order_of_case(session, inputs.buyer_id, case_id):
                 raise CaseNotFound(f"{case_id} (or it has no order)")
-            db_settlement.lock_order(session, order_id)  # before any read the decision rests on
             case, order = self._case(session, inputs, case_id)
             lines = db_cases.case_line_ids(session, case.id)
             assessment = self._resolve(session, case, order, inputs, lines=lines)
