@@ -5,7 +5,6 @@ import importlib
 import logging
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Optional
 
 from sanic import Sanic
