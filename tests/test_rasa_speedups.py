@@ -1,5 +1,7 @@
 """The cached check of action-server responses (actions/rasa_speedups.py) accepts and refuses exactly what Rasa's
 one-shot check does, and is what Rasa runs once our channels are loaded."""
+import asyncio
+
 import jsonschema
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -140,3 +142,45 @@ def test_the_quick_path_passes_what_the_actions_send():
                          {"event": "followup", "name": "action_listen", "timestamp": None}],
               "responses": [{"response": "utter_offer", "text": None, "buttons": []}]}
     assert rasa_speedups.certainly_valid(result) and one_shot_ok(result)
+
+
+# ---- kept connections to the action server
+
+def test_loading_our_channels_keeps_rasas_client_sessions():
+    assert EndpointConfig.session is rasa_speedups.kept_session
+
+
+async def _serve(port: int, peers: list):
+    from aiohttp import web
+
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername")[1])  # the client's port: one per connection
+        return web.json_response({"events": [], "responses": []})
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def test_action_calls_reuse_one_connection_and_survive_a_server_restart():
+    from bot.convtest.stack import free_port
+
+    async def scenario():
+        port, peers = free_port(), []
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        runner = await _serve(port, peers)
+        for _ in range(3):
+            assert await endpoint.request(method="post", json={"next_action": "x"}) == {"events": [], "responses": []}
+        await runner.cleanup()  # the action server restarts: its connections are gone
+        runner = await _serve(port, peers)
+        assert await endpoint.request(method="post", json={"next_action": "x"}) == {"events": [], "responses": []}
+        await runner.cleanup()
+        await rasa_speedups.close_kept_sessions()
+        return peers
+
+    peers = asyncio.run(scenario())
+    assert len(peers) == 4
+    assert len(set(peers[:3])) == 1  # Rasa's own session opened a connection per call
+    assert peers[3] != peers[0]      # after the restart: a new connection, and the call went through
