@@ -296,6 +296,10 @@ def rejected_pack_message(directory: str | os.PathLike | None = None) -> str:
         load_pack_in_service(root, max_age_s=0)
     except PolicyPackError:
         pass  # no good pack at all: the rejection is recorded all the same
+    return _recorded_rejection(root)
+
+
+def _recorded_rejection(root: Path) -> str:
     with _cache_lock:
         return _rejected.get(str(root.resolve()), ((), ""))[1]
 
@@ -304,8 +308,9 @@ def pack_rejection(directory: str | os.PathLike | None = None) -> str:
     """For a banner: why the rule pack on disk is not the one in service ("" when it is). Loads it first
     (cached per file fingerprint, so a poll costs a few stat calls): a process that has not needed the pack
     since the shop's edit still notices the rejection."""
+    root = Path(directory) if directory is not None else policy_dir()
     try:
-        load_pack_in_service(directory, max_age_s=0)
+        load_pack_in_service(root, max_age_s=0)
     except PolicyPackError as exc:  # broken before any pack loaded: nothing serves
         return f"没有可用的规则包：{exc}"
-    return rejected_pack_message(directory)
+    return _recorded_rejection(root)
