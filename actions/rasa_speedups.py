@@ -170,5 +170,5 @@ def install() -> None:
     EndpointConfig.session = kept_session
 
 
-__all__ = ["close_kept_sessions", "install", "kept_session", "resolve_event_type", "response_validator", "validate_action_result",
-           "ValidationError"]
+__all__ = ["close_kept_sessions", "install", "kept_session", "resolve_event_type", "response_validator",
+           "validate_action_result", "ValidationError"]

@@ -25,6 +25,7 @@ import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
@@ -111,7 +112,7 @@ def child(root: Path, db_url: str, conversations: int) -> dict:
 
 # ------------------------------------------------------------------------------------------ the parent
 
-def fresh_database(pg_url: str | None, workdir: Path) -> tuple[str, callable]:
+def fresh_database(pg_url: str | None, workdir: Path) -> tuple[str, Callable[[], None]]:
     """(URL of an empty database, a function that removes it)."""
     if not pg_url:
         path = workdir / f"service-{uuid.uuid4().hex[:8]}.db"

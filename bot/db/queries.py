@@ -32,19 +32,14 @@ def _order_query():
     return select(Order).options(joinedload(Order.buyer), joinedload(Order.items), joinedload(Order.shipments))
 
 
-def _case_query():
-    # the case and its order (with the order's buyer, lines and shipments) in one statement
-    return select(AfterSalesCase).options(joinedload(AfterSalesCase.order).joinedload(Order.buyer),
-                                          joinedload(AfterSalesCase.order).joinedload(Order.items),
-                                          joinedload(AfterSalesCase.order).joinedload(Order.shipments))
-
-
 # built once (bot.db.statements): the order is read in nearly every action
 _ORDER_BY_NUMBER = _order_query().where(Order.order_number == bindparam("number"), Order.buyer_id == bindparam("buyer_id"))
-
-
-_CASE_WITH_ORDER = (_case_query().where(AfterSalesCase.id == bindparam("case_id"),
-                                         AfterSalesCase.buyer_id == bindparam("buyer_id"))
+# the case and its order (with the order's buyer, lines and shipments) in one statement
+_CASE_WITH_ORDER = (select(AfterSalesCase)
+                    .options(joinedload(AfterSalesCase.order).joinedload(Order.buyer),
+                             joinedload(AfterSalesCase.order).joinedload(Order.items),
+                             joinedload(AfterSalesCase.order).joinedload(Order.shipments))
+                    .where(AfterSalesCase.id == bindparam("case_id"), AfterSalesCase.buyer_id == bindparam("buyer_id"))
                     .execution_options(populate_existing=True))
 
 
